@@ -1,0 +1,1 @@
+"""Assets of the DCLM graph, one module per artefact."""

@@ -1,0 +1,218 @@
+"""``dclm``: the command line of DESIGN §4. Commands call the same engines as the assets do.
+
+Commands whose engines arrive with later issues are listed with what they will take, and exit with status 2
+and a message saying so, instead of pretending to work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+EXIT_NOT_IMPLEMENTED = 2
+
+# Commands that exist in the contract but whose engines are delivered by later issues.
+PENDING = {
+    "process": "the processing engine (issue #3: DCLM operators and the Ray runner)",
+    "tokenize": "the tokenize-shuffle engine (issue #5)",
+    "train": "the open_lm-compatible trainer (issue #6)",
+    "eval": "the DCLM evaluation suites (issue #7)",
+}
+
+
+def _home(args: argparse.Namespace) -> str:
+    from dclm_resources.layout import default_home
+
+    if args.home:
+        os.environ["DCLM_HOME"] = args.home
+    return default_home()
+
+
+def _storage(args: argparse.Namespace):  # noqa: ANN202 - keeps imports lazy for a fast --help
+    from dclm_resources.storage import S3Settings, Storage
+
+    return Storage(S3Settings(endpoint_url=args.s3_endpoint_url or os.environ.get("DCLM_S3_ENDPOINT_URL") or None))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Materialize the demo chain through Dagster on the embedded defaults, into a persistent instance."""
+    home = _home(args)
+    from dclm_resources.layout import Layout
+
+    layout = Layout(home)
+    dagster_home = os.environ.get("DAGSTER_HOME") or layout.dagster_home()
+    prepare_dagster_home(dagster_home)
+    os.environ["DAGSTER_HOME"] = dagster_home
+
+    import dagster as dg
+
+    from dclm_assets.assets.raw_pool import raw_pool
+    from dclm_assets.partitions import dataset_partitions
+    from dclm_assets.resources import resources_for
+    from dclm_resources.registry import DEMO_DATASET
+
+    instance = dg.DagsterInstance.get()
+    instance.add_dynamic_partitions(dataset_partitions.name, [DEMO_DATASET])
+    print(f"DCLM home: {home}\nDagster home: {dagster_home}\nmaterializing raw_pool[{DEMO_DATASET}] ...", flush=True)
+    run_config = {"ops": {"raw_pool": {"config": {"sample_pages": args.pages}}}}
+    result = dg.materialize(
+        [raw_pool],
+        instance=instance,
+        resources=resources_for(),
+        partition_key=DEMO_DATASET,
+        run_config=run_config,
+        raise_on_error=False,
+    )
+    if not result.success:
+        print("demo failed: see the Dagster run log above", file=sys.stderr)
+        return 1
+    meta = result.asset_materializations_for_node("raw_pool")[0].metadata
+    print(
+        f"\nraw_pool[{DEMO_DATASET}]: {meta['pages'].value} pages, {meta['num_shards'].value} shards, "
+        f"{meta['bytes'].value} bytes\n  reference JSON: {meta['reference'].value}\n"
+        f"  shards under:   {layout.raw_pool_dir(DEMO_DATASET)}\n"
+        f"Browse it: DAGSTER_HOME={dagster_home} dagster dev -w workspace.yaml"
+    )
+    return 0
+
+
+def prepare_dagster_home(path: str) -> None:
+    """A local instance with telemetry off (this may run on a closed network)."""
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+
+
+def cmd_raw_pool(args: argparse.Namespace) -> int:
+    """Register a dataset's source and build its raw pool (WARC extraction and shard scan on Ray)."""
+    from dclm_resources.compute import ray_session
+    from dclm_resources.layout import Layout
+    from dclm_resources.pools.rawpool import build_raw_pool
+    from dclm_resources.registry import register_dataset
+
+    layout, storage = Layout(_home(args)), _storage(args)
+    register_dataset(layout, storage, args.dataset, args.source)
+    with ray_session(args.ray_address, args.workers):
+        pool = build_raw_pool(args.dataset, args.source, layout, storage)
+    print(
+        json.dumps(
+            {
+                "dataset": args.dataset,
+                "pages": pool.pages,
+                "shards": len(pool.shards),
+                "bytes": pool.bytes,
+                "invalid_lines": pool.invalid_lines,
+                "reference": pool.reference_uri,
+                "warc_records_failed": pool.warc.records_failed if pool.warc else 0,
+            },
+            indent=2,
+        )
+    )
+    return 0
+
+
+def cmd_extract_warc(args: argparse.Namespace) -> int:
+    """Extract WARC/WET files into raw-pool JSONL, one Ray task per file."""
+    from dclm_resources.compute import map_tasks, ray_session
+    from dclm_resources.pools.rawpool import _extract_one
+    from dclm_resources.pools.warc import WarcExtractionStats
+
+    storage = _storage(args)
+    with ray_session(args.ray_address, args.workers):
+        per_file = map_tasks(_extract_one, args.inputs, desc="extract WARC", extra_args=(args.output, storage))
+    total = WarcExtractionStats()
+    for stats in per_file:
+        total = total.merge(stats)
+    summary = {k: v for k, v in vars(total).items() if k not in ("errors", "outputs")}
+    print(json.dumps({**summary, "outputs": total.outputs, "errors": total.errors[:20]}, indent=2))
+    return 0
+
+
+def _pending(name: str) -> Callable[[argparse.Namespace], int]:
+    def run(_: argparse.Namespace) -> int:
+        print(f"dclm {name}: not available yet; it needs {PENDING[name]}.", file=sys.stderr)
+        return EXIT_NOT_IMPLEMENTED
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dclm", description="DataComp-LM on Dagster.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=fn)
+        return p
+
+    def common(p: argparse.ArgumentParser, ray: bool = True) -> None:
+        p.add_argument("--home", help="DCLM home folder or s3:// prefix (default: $DCLM_HOME or ~/.dclm)")
+        p.add_argument("--s3-endpoint-url", help="S3 endpoint for non-AWS stores (default: $DCLM_S3_ENDPOINT_URL)")
+        if ray:
+            p.add_argument("--workers", type=int, help="local Ray CPUs (default: all cores)")
+            p.add_argument("--ray-address", help="connect to this Ray cluster instead of starting a local one")
+
+    p = add("demo", cmd_demo, "Run the main job end to end on the embedded defaults, offline.")
+    p.add_argument("--home", help="DCLM home folder (default: $DCLM_HOME or ~/.dclm)")
+    p.add_argument("--pages", type=int, default=2000, help="pages in the embedded sample pool (default 2000)")
+
+    p = add("raw-pool", cmd_raw_pool, "Register a dataset and build its raw pool from a source.")
+    p.add_argument("--dataset", required=True, help="dataset name (the Dagster 'dataset' partition key)")
+    p.add_argument("--source", required=True,
+                   help="raw-source reference JSON, folder, s3:// prefix, JSONL/WARC file, or builtin:sample")
+    common(p)
+
+    p = add("extract-warc", cmd_extract_warc, "Extract WARC/WET files to raw-pool JSONL (resiliparse main content).")
+    p.add_argument("inputs", nargs="+", help="WARC or WET files (local or s3://)")
+    p.add_argument("--output", required=True, help="output folder or s3:// prefix")
+    common(p)
+
+    p = add("process", _pending("process"), "Filter a raw pool with a DCLM pipeline YAML.")
+    p.add_argument("--config", required=True)
+    p.add_argument("--source-name", required=True)
+    p.add_argument("--input", required=True)
+    p.add_argument("--output", required=True)
+    p.add_argument("--workers", type=int)
+    p.add_argument("--ray-address")
+
+    p = add("tokenize", _pending("tokenize"), "Tokenize, pack and shuffle into open_lm shards.")
+    p.add_argument("--input", nargs="+", required=True)
+    p.add_argument("--output", required=True)
+    p.add_argument("--tokenizer", required=True)
+    p.add_argument("--mixing")
+    p.add_argument("--seed", type=int)
+
+    p = add("train", _pending("train"), "Train a model at a DCLM scale.")
+    p.add_argument("--scale", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--logs", required=True)
+    p.add_argument("--nproc", type=int)
+
+    p = add("eval", _pending("eval"), "Evaluate a checkpoint on a DCLM task suite.")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--suite", required=True)
+    p.add_argument("--output", required=True)
+    p.add_argument("--data-dir")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from dclm_resources.storage import StorageError
+
+    try:
+        return args.func(args)
+    except (ValueError, OSError, StorageError) as err:
+        # Input problems end in one clear line, not a traceback.
+        print(f"dclm {args.command}: error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
