@@ -39,6 +39,14 @@ from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
+from dclm_resources.pools.warc_sniff import (
+    SNIFF_BYTES,
+    SniffedStream,
+    WarcFormatError,
+    check_head,
+    decompressed_head,
+    read_prefix,
+)
 from dclm_resources.storage import write_jsonl
 
 if TYPE_CHECKING:
@@ -58,16 +66,7 @@ HTML_CONTENT_TYPES = frozenset(
     {"text/html", "application/xhtml+xml", "application/vnd.wap.xhtml+xml", "text/xhtml", "application/xhtml"}
 )
 MAX_ERRORS = 1000  # error strings kept per stats object; counts stay exact beyond it
-_SNIFF_BYTES = 64 * 1024
-_HEAD_BYTES = 512
-_GZIP_MAGIC = b"\x1f\x8b"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_LZ4_MAGIC = b"\x04\x22\x4d\x18"
 _WARC_SUFFIX_RE = re.compile(r"(\.warc)?(\.wet|\.wat)?(\.gz|\.zst|\.zstd|\.lz4)?$", re.IGNORECASE)
-
-
-class WarcFormatError(ValueError):
-    """The input is not a WARC stream at all (empty, garbage, ARC, ...); the message names the source."""
 
 
 @dataclass
@@ -116,107 +115,6 @@ class WarcExtractionStats:
         """Inverse of :meth:`to_dict`; unknown keys are ignored so old markers stay readable."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Reading one stream
-# --------------------------------------------------------------------------------------------------------------
-
-
-class _SniffedStream(io.RawIOBase):
-    """Replays a sniffed prefix, then the rest of the stream; remembers an error raised by the real stream.
-
-    Why: the format check has to look at the first bytes of a possibly non-seekable stream (S3 body); an
-    exception from the stream (network) must be told apart from fastwarc's own parse errors; and fastwarc 2.x
-    calls ``tell()`` on the stream it is given (and panics where that raises), so this answers it by counting.
-    """
-
-    def __init__(self, prefix: bytes, inner: BinaryIO) -> None:
-        super().__init__()
-        self._prefix = prefix
-        self._inner = inner
-        self._pos = 0
-        self.inner_error: BaseException | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def tell(self) -> int:
-        return self._pos
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            out, self._prefix = self._prefix, b""
-            out += self._read_inner(-1)
-        elif self._prefix:
-            out, self._prefix = self._prefix[:size], self._prefix[size:]
-        else:
-            out = self._read_inner(size)
-        self._pos += len(out)
-        return out
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def _read_inner(self, size: int) -> bytes:
-        try:
-            return self._inner.read(size) or b""
-        except BaseException as exc:
-            self.inner_error = exc
-            raise
-
-
-def _read_prefix(stream: BinaryIO, size: int) -> bytes:
-    chunks: list[bytes] = []
-    got = 0
-    while got < size:
-        chunk = stream.read(size - got)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
-
-
-def _decompressed_head(prefix: bytes, source_name: str) -> bytes | None:
-    """The first bytes of the WARC text inside ``prefix``, or ``None`` where it cannot be peeked (lz4)."""
-    if prefix.startswith(_GZIP_MAGIC):
-        try:
-            return zlib.decompressobj(wbits=31).decompress(prefix, _HEAD_BYTES)
-        except zlib.error as exc:
-            raise WarcFormatError(f"{source_name}: gzip data is corrupt at the start of the file: {exc}") from None
-    if prefix.startswith(_ZSTD_MAGIC):
-        try:
-            import zstandard
-
-            with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(prefix)) as reader:
-                return reader.read(_HEAD_BYTES)
-        except ImportError:
-            return None
-        except zstandard.ZstdError as exc:
-            raise WarcFormatError(f"{source_name}: zstd data is corrupt at the start of the file: {exc}") from None
-    if prefix.startswith(_LZ4_MAGIC):
-        return None
-    return prefix[:_HEAD_BYTES]
-
-
-def _check_head(head: bytes, source_name: str) -> bool:
-    """Raise unless ``head`` starts a WARC; return True when its lines end in bare LF (needs quirks mode)."""
-    text = head.lstrip(b"\r\n")
-    if text.startswith(b"WARC/"):
-        first_line = text.split(b"\n", 1)[0]
-        return not first_line.endswith(b"\r")
-    if text.startswith(b"filedesc:"):
-        raise WarcFormatError(f"{source_name}: ARC files are not supported (fastwarc parses WARC only); "
-                              "convert it to WARC first (e.g. `warcio recompress`)")
-    if not head:
-        raise WarcFormatError(f"{source_name}: not a WARC file: it is empty (or decompresses to nothing)")
-    raise WarcFormatError(f"{source_name}: not a WARC file: it starts with {text[:24]!r}, expected b'WARC/'")
 
 
 def _strip_angle_brackets(uri: str) -> str:
@@ -299,12 +197,12 @@ def iter_warc_pages(
     non-WARC stream raises :class:`WarcFormatError` before any page.
     """
     stats.files += 1
-    prefix = _read_prefix(stream, _SNIFF_BYTES)
+    prefix = read_prefix(stream, SNIFF_BYTES)
     if not prefix:
         raise WarcFormatError(f"{source_name}: not a WARC file: it is empty")
-    head = _decompressed_head(prefix, source_name)
-    lf_only = _check_head(head, source_name) if head is not None else False
-    wrapped = _SniffedStream(prefix, stream)
+    head = decompressed_head(prefix, source_name)
+    lf_only = check_head(head, source_name) if head is not None else False
+    wrapped = SniffedStream(prefix, stream)
     # Strict parsing reports damage; quirks mode would resync past it silently, so it is only used for files
     # whose header lines end in bare LF (hand-made WET samples), which strict mode cannot read at all.
     records = ArchiveIterator(wrapped, parse_http=False, quirks_mode=lf_only)
