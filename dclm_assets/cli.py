@@ -17,7 +17,6 @@ EXIT_NOT_IMPLEMENTED = 2
 
 # Commands that exist in the contract but whose engines are delivered by later issues.
 PENDING = {
-    "process": "the processing engine (issue #3: DCLM operators and the Ray runner)",
     "tokenize": "the tokenize-shuffle engine (issue #5)",
     "train": "the open_lm-compatible trainer (issue #6)",
     "eval": "the DCLM evaluation suites (issue #7)",
@@ -134,6 +133,31 @@ def cmd_extract_warc(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_process(args: argparse.Namespace) -> int:
+    """Filter a pool with a DCLM pipeline YAML on Ray; a rerun resumes where a killed or failed run stopped."""
+    from dclm_resources.compute import ray_session
+    from dclm_resources.processing.pipeline import load_pipeline
+    from dclm_resources.processing.runner import ProcessingFailed, process_dataset
+
+    storage = _storage(args)
+    # Validate the YAML before starting Ray: a typo should fail in a second, not after the cluster is up.
+    load_pipeline(args.config, args.source_name, storage, allow_custom=args.allow_custom_operators,
+                  resource_dirs=args.resource_dir)
+    with ray_session(args.ray_address, args.workers):
+        try:
+            summary = process_dataset(
+                args.config, args.source_name, args.input, args.output, storage,
+                readable_name=args.readable_name, overwrite=args.overwrite, ignore_failures=args.ignore_failures,
+                allow_custom=args.allow_custom_operators, num_shards=args.num_shards,
+                resource_dirs=args.resource_dir,
+            )
+        except ProcessingFailed as err:
+            print(f"dclm process: error: {err}", file=sys.stderr)
+            return 1
+    print(json.dumps(summary.to_dict(), indent=2))
+    return 0
+
+
 def _pending(name: str) -> Callable[[argparse.Namespace], int]:
     def run(_: argparse.Namespace) -> int:
         print(f"dclm {name}: not available yet; it needs {PENDING[name]}.", file=sys.stderr)
@@ -173,13 +197,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, help="output folder or s3:// prefix")
     common(p)
 
-    p = add("process", _pending("process"), "Filter a raw pool with a DCLM pipeline YAML.")
-    p.add_argument("--config", required=True)
-    p.add_argument("--source-name", required=True)
-    p.add_argument("--input", required=True)
-    p.add_argument("--output", required=True)
-    p.add_argument("--workers", type=int)
-    p.add_argument("--ray-address")
+    p = add("process", cmd_process, "Filter a raw pool with a DCLM pipeline YAML.")
+    p.add_argument("--config", required=True, help="DCLM pipeline YAML (local or s3://)")
+    p.add_argument("--source-name", required=True, help="which entry of the YAML to run (its 'source')")
+    p.add_argument("--input", required=True,
+                   help="raw pool: a folder or s3:// prefix of JSONL shards, one shard, or a raw-source reference JSON")
+    p.add_argument("--output", required=True, help="output folder or s3:// prefix (DCLM's base_output_path)")
+    p.add_argument("--overwrite", action="store_true", help="discard a previous run's outputs instead of resuming")
+    p.add_argument("--ignore-failures", action="store_true", help="continue past failed shards (left out)")
+    p.add_argument("--allow-custom-operators", action="store_true",
+                   help="allow dotted-path operators (pkg.module.fn): they run arbitrary code")
+    p.add_argument("--readable-name", help="name of the untokenized dataset JSON (default: the output folder name)")
+    p.add_argument("--num-shards", type=int, help="only the first N shards (debugging)")
+    p.add_argument("--resource-dir", action="append", default=[],
+                   help="folder holding the banlists/models the YAML names (repeatable; also $DCLM_RESOURCE_DIRS)")
+    p.add_argument("--s3-endpoint-url", help="S3 endpoint for non-AWS stores (default: $DCLM_S3_ENDPOINT_URL)")
+    p.add_argument("--workers", type=int, help="local Ray CPUs (default: all cores)")
+    p.add_argument("--ray-address", help="connect to this Ray cluster instead of starting a local one")
 
     p = add("tokenize", _pending("tokenize"), "Tokenize, pack and shuffle into open_lm shards.")
     p.add_argument("--input", nargs="+", required=True)

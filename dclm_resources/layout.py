@@ -50,6 +50,10 @@ class Layout:
     def sample_pool_dir(self, dataset: str) -> str:
         return join_uri(self.raw_pool_dir(dataset), "sample")
 
+    def filtered_stage_dir(self, dataset: str, stage: str) -> str:
+        """One folder per filtering stage (heuristic, bff, quality), each in DCLM's processed-data layout."""
+        return join_uri(self.home, "filtered", check_dataset_name(dataset), stage)
+
     def registry_file(self, dataset: str) -> str:
         """A registered dataset's source spec (written by the CLI or the submissions sensor)."""
         return join_uri(self.home, "registry", f"{check_dataset_name(dataset)}.json")

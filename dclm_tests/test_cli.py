@@ -26,7 +26,6 @@ def test_every_command_has_help(command, capsys):
 
 
 PENDING_ARGS = {
-    "process": ["--config", "c.yaml", "--source-name", "cc", "--input", "in", "--output", "out"],
     "tokenize": ["--input", "in", "--output", "out", "--tokenizer", "EleutherAI/gpt-neox-20b"],
     "train": ["--scale", "micro", "--data", "manifest.jsonl", "--logs", "logs"],
     "eval": ["--checkpoint", "epoch_1.pt", "--suite", "core", "--output", "eval.json"],
@@ -47,6 +46,18 @@ def test_bad_source_is_one_clear_line(tmp_path, capsys):
     assert code == 1
     err = capsys.readouterr().err
     assert str(missing) in err and "Traceback" not in err
+
+
+def test_process_bad_pipeline_is_one_clear_line_before_ray_starts(tmp_path, capsys):
+    config = tmp_path / "p.yaml"
+    config.write_text("- source: cc\n  steps: [{func: my_pkg.my_module.my_operator}]\n")
+    code = main(["process", "--config", str(config), "--source-name", "cc", "--input", str(tmp_path),
+                 "--output", str(tmp_path / "out")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "step 0" in err and "my_pkg.my_module.my_operator" in err and "refused" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_extract_warc_command(tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 # Step parameters that hold paths to read-only inputs.
-PATH_PARAMS = frozenset({"banlist_from_fname", "tlds_filepath", "model_filename", "model_path"})
+PATH_PARAMS = frozenset({"banlist_from_fname", "tlds_filepath", "model_filename", "model_path", "sp_model_path"})
 RESOURCE_DIRS_ENV = "DCLM_RESOURCE_DIRS"
 
 

@@ -1,0 +1,1 @@
+"""Exact and fuzzy (BFF) deduplication, as global pipeline steps and standalone engines."""

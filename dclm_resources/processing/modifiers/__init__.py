@@ -1,0 +1,1 @@
+"""DCLM modifiers."""

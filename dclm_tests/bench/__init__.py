@@ -1,0 +1,1 @@
+"""Benchmarks: scripts run by hand (``python -m dclm_tests.bench.<name>``), not collected by pytest."""
