@@ -253,12 +253,12 @@ class _UnisegFast:
     """
 
     def __init__(self) -> None:
-        from uniseg.db import get_handle, get_value
+        from uniseg.wordbreak import word_break
 
-        handle = get_handle("Word_Break")
         classes: dict[str, list[int]] = {}
         for cp in range(0x10000):
-            classes.setdefault(get_value(handle, cp) or "Other", []).append(cp)
+            value = word_break(chr(cp))
+            classes.setdefault(str(getattr(value, "value", value)), []).append(cp)
 
         def cls(*names: str) -> list[int]:
             return [cp for name in names for cp in classes.get(name, [])]

@@ -8,9 +8,6 @@ check the enrichers' mechanics (keys, preprocessing, label handling, loading) ag
 from __future__ import annotations
 
 import json
-import re
-import subprocess
-import sys
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,11 @@ import pytest
 
 from dclm_resources.processing import get_mapper
 from dclm_tests.paths import shared_data
+from dclm_tests.processing.models import (
+    bigbench_sentences,
+    train_tiny_lid,
+    train_tiny_quality,
+)
 
 TEXT4 = "This is English.\nDies ist Deutsch, die offizielle Sprache in Deutschland.\nזה עברית"
 
@@ -117,62 +119,10 @@ def test_language_id_bad_arguments_fail_at_build() -> None:
 # ------------------------------------------------------------------------------------------------ tiny fastText models
 
 
-_TRAIN_SCRIPT = """
-import json, sys, fasttext
-data, out, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-fasttext.train_supervised(input=data, **params).save_model(out)
-"""
-
-
-def _train(tmp_dir: Path, name: str, lines: list[str], **params: Any) -> Path:
-    """Train in a fresh process: fastText 0.9.3 training in a process that already trained a model can fail
-    with "Encountered NaN" (state leaks between runs), which would make these tests order-dependent."""
-    data = tmp_dir / f"{name}.txt"
-    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    path = tmp_dir / f"{name}.bin"
-    params = {"dim": 16, "epoch": 15, "bucket": 20000, "thread": 1, "seed": 0, "verbose": 0, **params}
-    proc = subprocess.run(
-        [sys.executable, "-c", _TRAIN_SCRIPT, str(data), str(path), json.dumps(params)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, f"fastText training failed: {proc.stderr[-2000:]}"
-    return path
-
-
-def _bigbench_sentences() -> dict[str, list[str]]:
-    """BIG-bench language_identification sentences (Bible verses) by gold language name."""
-    path = shared_data(
-        "eval", "local_data", "language_understanding", "bigbench_language_identification.jsonl"
-    )
-    out: dict[str, list[str]] = {}
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            options = dict(re.findall(r"\n([A-D])\. (.*)", row["query"]))
-            sentence = re.search(r"Sentence: (.+)", row["query"])
-            if sentence and "ABCD"[row["gold"]] in options:
-                out.setdefault(options["ABCD"[row["gold"]]], []).append(sentence.group(1))
-    return out
-
-
-LID_LABELS = {"German": "de", "French": "fr", "Russian": "ru", "Hebrew": "he", "Mandarin Chinese": "zh"}
-
-
 @pytest.fixture(scope="module")
 def lid_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 6-language fastText LID model (labels like lid.176's ``__label__en``)."""
-    c4 = shared_data("web", "jsonl", "c4_en_sample", "c4_sample.jsonl")
-    english: list[str] = []
-    with open(c4, encoding="utf-8") as handle:
-        for line in islice(handle, 150):
-            english += [ln for ln in json.loads(line)["text"].split("\n") if len(ln.split()) >= 5]
-    lines = [f"__label__en {ln}" for ln in english[:600]]
-    sentences = _bigbench_sentences()
-    for language, code in LID_LABELS.items():
-        lines += [f"__label__{code} {s}" for s in sentences[language]] * 12
-    return _train(tmp_path_factory.mktemp("lid"), "lid", lines, lr=0.3, minn=2, maxn=4)
+    return train_tiny_lid(tmp_path_factory.mktemp("lid"))
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +138,7 @@ def top1(model: Any, line: str) -> tuple[str, float]:
 
 
 def test_fasttext_whole_page_enricher(lid_model: Path, raw_lid: Any) -> None:
-    german = _bigbench_sentences()["German"][0]
+    german = bigbench_sentences()["German"][0]
     page = enrich(
         "detect_lang_whole_page_enricher", {"text": german}, model="fasttext", model_path=str(lid_model)
     )
@@ -227,7 +177,7 @@ def test_fasttext_lid_only_newlines_is_still_predicted(lid_model: Path) -> None:
 def test_fasttext_paragraph_enricher(lid_model: Path, raw_lid: Any) -> None:
     from dclm_resources.processing.text import split_sentences
 
-    german = _bigbench_sentences()["German"]
+    german = bigbench_sentences()["German"]
     en = "The weather was very nice and we went for a long walk in the park."
     text = f"{en} {german[1]}\n{german[2]} {german[3]} ..."
     sentences = split_sentences(text)
@@ -294,14 +244,7 @@ def test_fasttext_model_loads_once_per_step(lid_model: Path, monkeypatch: pytest
 @pytest.fixture(scope="module")
 def quality_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """hq = DCLM human-annotated good pages (label 1), cc = the rest; bigrams as in DCLM's classifier."""
-    path = shared_data("quality", "dclm_human_annotations", "majority_data.jsonl")
-    lines = []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            label = "__label__hq" if row["label"] == 1 else "__label__cc"
-            lines.append(f"{label} {' '.join(row['text'].split())}")
-    return _train(tmp_path_factory.mktemp("quality"), "quality", lines, lr=0.5, wordNgrams=2)
+    return train_tiny_quality(tmp_path_factory.mktemp("quality"))
 
 
 def test_classify_fasttext_hq_prob_enricher(quality_model: Path) -> None:

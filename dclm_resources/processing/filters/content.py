@@ -306,5 +306,12 @@ def alphabetic_word_ratio_filter(page: Page, max_ratio: float = 0.2) -> list[Pag
     words = page[CONTENT].split()
     if not words:
         return []
-    without_alpha = sum(1 for word in words if not any(map(str.isalpha, word)))
+    without_alpha = sum(1 for word in words if not _has_letter(word))
     return [page] if without_alpha / len(words) <= max_ratio else []
+
+
+def _has_letter(word: str) -> bool:
+    """``any(c.isalpha() for c in word)``; for ASCII the letters are exactly the cased characters (cheaper test)."""
+    if word.isascii():
+        return word.lower() != word.upper()
+    return any(map(str.isalpha, word))

@@ -96,7 +96,7 @@ def url_substring_filter(
       removed) must not be in the banlist. DCLM quirk, kept by default: ``ignore_chars=['www']`` removes the
       letters anywhere, so ``www.x.com`` becomes ``.x.com`` and no longer matches ``x.com`` (``awwwards.com``
       becomes ``aards.com``). ``ignore_chars_as_label=True`` fixes it: each entry is then removed only as a
-      leading domain label (``www.x.com`` → ``x.com``).
+      leading domain label (``www.x.com`` → ``x.com``; exact domain matching only).
     - substrings: a trie regex of the (escaped) entries (``retrie``, as DCLM; ``\\b``-bounded unless
       ``match_substrings``, IGNORECASE unless ``case_sensitive``) runs over the whole URL with ``ignore_chars``
       removed; the page is dropped when the number of *distinct* non-overlapping matches reaches
