@@ -14,9 +14,21 @@ from pydantic import Field
 from dclm_resources.compute import local_ray_init_options
 
 
+class OwnLocalRay(LocalRay):
+    """dagster-ray's LocalRay, always starting its own local instance (``address="local"``).
+
+    Why: LocalRay passes ``address=None``, and Ray then joins any cluster already running on the machine and
+    refuses the explicit ``num_cpus``.
+    """
+
+    @property
+    def ray_address(self) -> str:  # type: ignore[override]
+        return "local"
+
+
 def local_ray(num_cpus: int | None = None) -> LocalRay:
     """Local Ray with explicit CPUs and no dashboard (see DESIGN §6: Ray on 2 cores)."""
-    return LocalRay(ray_init_options=local_ray_init_options(num_cpus))
+    return OwnLocalRay(ray_init_options=local_ray_init_options(num_cpus))
 
 
 class RayCluster(RayResource):

@@ -16,7 +16,11 @@ R = TypeVar("R")
 
 
 def local_ray_init_options(num_cpus: int | None = None) -> dict[str, Any]:
-    """Options for a local Ray: explicit CPUs (Ray's guess oversubscribes small machines), no dashboard."""
+    """Options for a local Ray: explicit CPUs (Ray's guess oversubscribes small machines), no dashboard.
+
+    The caller passes ``address="local"``: a plain ``ray.init()`` would join any cluster already running on the
+    machine (a leftover from another job) and then reject ``num_cpus``.
+    """
     return {
         "num_cpus": num_cpus or os.cpu_count() or 1,
         "include_dashboard": False,
@@ -35,7 +39,7 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     if address:
         ray.init(address=address, log_to_driver=True)
     else:
-        ray.init(**local_ray_init_options(num_cpus))
+        ray.init(address="local", **local_ray_init_options(num_cpus))
     try:
         yield
     finally:

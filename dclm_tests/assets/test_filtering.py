@@ -81,10 +81,10 @@ def test_filtering_chain_materializes(tmp_path, resource_dir):
 
 
 def test_bff_stage_resumes_without_recomputing(tmp_path):
+    import random
+
     from dclm_resources.processing.bff_stage import BffSettings, run_bff_stage
     from dclm_resources.storage import Storage, write_jsonl
-
-    import random
 
     words = [f"word{j}" for j in range(500)]
     pages = [{"text": " ".join(random.Random(i).sample(words, 40))} for i in range(20)]

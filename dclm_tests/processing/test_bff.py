@@ -14,7 +14,7 @@ import pytest
 
 from dclm_resources.compute import ray_session
 from dclm_resources.processing import registry
-from dclm_resources.processing.dedup import bff
+from dclm_resources.processing.dedup import bff, bff_filter
 from dclm_resources.processing.dedup.bff import BffDeduper, BffParams, NgramFilter, run_bff, sysreq, tokenize
 from dclm_resources.storage import Storage, read_jsonl, write_jsonl
 from dclm_tests.paths import shared_data
@@ -208,7 +208,7 @@ def test_sysreq_matches_the_filter_rbloom_allocates(n: int, fp: float):
     assert size.num_hashers == int.from_bytes(f.bloom.save_bytes()[:8], "little")  # rbloom stores k first
     # BFF's search: the smallest byte size meeting the fp rate with ceil(m/n ln 2) hashers
     b = size.bff_size_in_bytes
-    assert bff._bff_fp(b, n, bff._bff_hashers(b, n)) <= fp < bff._bff_fp(b - 1, n, bff._bff_hashers(b - 1, n))
+    assert bff_filter._bff_fp(b, n, bff_filter._bff_hashers(b, n)) <= fp < bff_filter._bff_fp(b - 1, n, bff_filter._bff_hashers(b - 1, n))
     assert size.num_hashers >= 1 and size.bff_num_hashers >= size.num_hashers
 
 
