@@ -54,6 +54,10 @@ class Layout:
         """One folder per filtering stage (heuristic, bff, quality), each in DCLM's processed-data layout."""
         return join_uri(self.home, "filtered", check_dataset_name(dataset), stage)
 
+    def models_dir(self) -> str:
+        """Trained models shared by every dataset (the quality classifier): ``<home>/models``."""
+        return join_uri(self.home, "models")
+
     def registry_file(self, dataset: str) -> str:
         """A registered dataset's source spec (written by the CLI or the submissions sensor)."""
         return join_uri(self.home, "registry", f"{check_dataset_name(dataset)}.json")

@@ -69,6 +69,22 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=10)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_model_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests never see (or write) the developer's ~/.dclm/models: models dir and download cache are temporary."""
+    saved = {k: os.environ.get(k) for k in ("DCLM_MODELS_DIR", "DCLM_MODEL_CACHE")}
+    os.environ["DCLM_MODELS_DIR"] = str(tmp_path_factory.mktemp("models"))
+    os.environ["DCLM_MODEL_CACHE"] = str(tmp_path_factory.mktemp("model_cache"))
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a real S3 API (``python -m moto.server``) on 127.0.0.1, with dummy credentials in os.environ.

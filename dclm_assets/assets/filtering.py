@@ -15,7 +15,8 @@ from dclm_resources.processing.bff_stage import BffSettings, run_bff_stage
 from dclm_resources.processing.report import FunnelRow, funnel_markdown, funnel_png
 from dclm_resources.processing.run_summary import RunSummary
 from dclm_resources.processing.runner import process_dataset
-from dclm_resources.storage import join_uri
+from dclm_resources.processing.threshold import read_keep_fraction_record, with_keep_fraction
+from dclm_resources.storage import basename, is_s3, join_uri
 from dclm_resources.storage_resource import StorageResource
 
 PIPELINES_DIR = Path(__file__).resolve().parent.parent / "configs" / "pipelines"
@@ -41,6 +42,11 @@ class HeuristicConfig(PipelineConfig):
 
 class QualityConfig(PipelineConfig):
     pipeline: str = Field(default="fasttext_filter.yaml", description=PipelineConfig.model_fields["pipeline"].description)
+    keep_fraction: float | None = Field(
+        default=None,
+        description="None: the YAML's fixed quality_filter threshold. Set (0 < f <= 1): keep the top f of the "
+        "pages by the quality_filter's key (keep_fraction_filter); the computed threshold is reported.",
+    )
 
 
 class BffConfig(dg.Config):
@@ -158,7 +164,7 @@ def deduplicated_dataset(
 
 @dg.asset(
     partitions_def=dataset_partitions,
-    deps=[deduplicated_dataset],
+    deps=[deduplicated_dataset, "quality_classifier"],
     group_name="data",
     kinds={"ray"},
     code_version="1",
@@ -166,7 +172,39 @@ def deduplicated_dataset(
 def filtered_dataset(
     context: dg.AssetExecutionContext, config: QualityConfig, storage: StorageResource, ray: RayResource
 ) -> dg.MaterializeResult:
-    """The curated dataset: deduplicated pages kept by the fastText quality filter (fasttext_filter.yaml)."""
-    layout = storage.layout()
-    inputs = join_uri(layout.filtered_stage_dir(context.partition_key, "bff"), "processed_data")
-    return _run_pipeline(context, config, storage, inputs, "quality")
+    """The curated dataset: deduplicated pages kept by the fastText quality filter (fasttext_filter.yaml).
+
+    The YAML's model file is looked up in the configured resource folders, then in ``<home>/models`` (where
+    quality_classifier writes). With ``keep_fraction`` a derived YAML is written next to the outputs.
+    """
+    layout, store = storage.layout(), storage.storage()
+    dataset = context.partition_key
+    inputs = join_uri(layout.filtered_stage_dir(dataset, "bff"), "processed_data")
+    output = layout.filtered_stage_dir(dataset, "quality")
+    updates: dict[str, object] = {}
+    if not is_s3(layout.models_dir()):
+        updates["resource_dirs"] = [*config.resource_dirs, layout.models_dir()]
+    if config.keep_fraction is not None:
+        source = pipeline_path(config.pipeline)
+        derived = join_uri(output, f"{basename(source).rsplit('.', 1)[0]}_keep_fraction.yaml")
+        updates["pipeline"] = with_keep_fraction(source, config.source_name, config.keep_fraction, store, derived)
+    result = _run_pipeline(context, config.model_copy(update=updates), storage, inputs, "quality")
+    record = read_keep_fraction_record(output, store) if config.keep_fraction is not None else None
+    if record is None:
+        return result
+    if record["keep_fraction"] != config.keep_fraction:
+        context.log.warning(
+            f"quality [{dataset}]: the finished run used keep_fraction {record['keep_fraction']}, not "
+            f"{config.keep_fraction}; rerun with overwrite to recompute"
+        )
+    context.log.info(f"quality [{dataset}]: keep_fraction {record['keep_fraction']} -> threshold {record['threshold']}")
+    threshold = record["threshold"]
+    extra = {
+        "keep_fraction": dg.MetadataValue.float(float(record["keep_fraction"])),
+        "quality_threshold": dg.MetadataValue.float(threshold)
+        if threshold is not None
+        else dg.MetadataValue.text("none (no page has a score)"),
+        "pages_missing_key": dg.MetadataValue.int(record["pages_missing_key"]),
+        "derived_pipeline": dg.MetadataValue.path(str(updates["pipeline"])),
+    }
+    return dg.MaterializeResult(metadata={**(result.metadata or {}), **extra})

@@ -35,6 +35,7 @@ OPERATOR_MODULES = (
     "dclm_resources.processing.aggregators",
     "dclm_resources.processing.dedup.exact",
     "dclm_resources.processing.dedup.bff",
+    "dclm_resources.processing.threshold",
 )
 
 

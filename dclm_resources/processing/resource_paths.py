@@ -13,8 +13,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-# Step parameters that hold paths to read-only inputs.
-PATH_PARAMS = frozenset({"banlist_from_fname", "tlds_filepath", "model_filename", "model_path", "sp_model_path"})
+# Step parameters that hold paths to read-only inputs; model parameters also look in the models folder.
+MODEL_PARAMS = frozenset({"model_filename", "model_path", "sp_model_path"})
+PATH_PARAMS = frozenset({"banlist_from_fname", "tlds_filepath"}) | MODEL_PARAMS
 RESOURCE_DIRS_ENV = "DCLM_RESOURCE_DIRS"
 
 
@@ -46,5 +47,15 @@ def resolve_step_paths(params: Mapping[str, Any], search_dirs: Iterable[str]) ->
     out = dict(params)
     for key in PATH_PARAMS & out.keys():
         if isinstance(out[key], str) and out[key]:
-            out[key] = resolve_path(out[key], dirs)
+            out[key] = _resolve_model(out[key], dirs) if key in MODEL_PARAMS else resolve_path(out[key], dirs)
     return out
+
+
+def _resolve_model(value: str, dirs: list[str]) -> str:
+    """Models follow the enrichers' rules (URI, path, models folder, resource folders), checked up front."""
+    from dclm_resources.processing.enrichers.models import ModelFileError, resolve_model_location
+
+    try:
+        return resolve_model_location(value, dirs)
+    except ModelFileError as err:
+        raise ResourceNotFoundError(str(err)) from None

@@ -25,6 +25,13 @@ from dclm_tests.processing.models import (
 TEXT4 = "This is English.\nDies ist Deutsch, die offizielle Sprache in Deutschland.\nזה עברית"
 
 
+@pytest.fixture(autouse=True)
+def _isolated_models_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bare model names must not resolve against the user's real ``~/.dclm/models``."""
+    monkeypatch.setenv("DCLM_MODELS_DIR", str(tmp_path_factory.mktemp("models")))
+    monkeypatch.delenv("DCLM_LID_MODEL", raising=False)
+
+
 def enrich(name: str, page: dict[str, Any], **params: Any) -> dict[str, Any]:
     (out,) = get_mapper(name, **params)(page)
     return out
@@ -206,8 +213,6 @@ def test_fasttext_lid_model_errors(lid_model: Path, tmp_path: Path, monkeypatch:
 
     monkeypatch.delenv("DCLM_RESOURCE_DIRS", raising=False)
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ModelFileError, match=r"model_path.*lid\.176\.bin"):
-        get_mapper("detect_lang_whole_page_enricher", model="fasttext")
     with pytest.raises(ModelFileError, match="missing.bin"):
         get_mapper(
             "detect_lang_whole_page_enricher", model="fasttext", model_path=str(tmp_path / "missing.bin")
@@ -216,6 +221,17 @@ def test_fasttext_lid_model_errors(lid_model: Path, tmp_path: Path, monkeypatch:
     corrupt.write_bytes(b"not a fastText model" * 50)
     with pytest.raises(ModelFileError, match="corrupt.bin"):
         get_mapper("detect_lang_whole_page_enricher", model="fasttext", model_path=str(corrupt))
+    with pytest.raises(ModelFileError, match=r"model_path='nowhere\.bin'.*models dir"):
+        get_mapper(
+            "detect_lang_paragraph_enricher",
+            model="fasttext",
+            tokenizer="blingfire",
+            model_path="nowhere.bin",
+        )
+    monkeypatch.setenv("DCLM_LID_MODEL", str(tmp_path / "configured.bin"))
+    with pytest.raises(ModelFileError, match=r"configured\.bin"):
+        get_mapper("detect_lang_whole_page_enricher", model="fasttext")
+    monkeypatch.delenv("DCLM_LID_MODEL")
     with pytest.raises(NotImplementedError):
         get_mapper("detect_lang_whole_page_enricher", model="fasttext", seed=1, model_path=str(lid_model))
     # DCLM's file name is found in a resource dir.
@@ -226,16 +242,28 @@ def test_fasttext_lid_model_errors(lid_model: Path, tmp_path: Path, monkeypatch:
     assert fn({"text": "hello"})[0]["language_id_whole_page_fasttext"]
 
 
-def test_fasttext_model_loads_once_per_step(lid_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fasttext_model_loads_once_per_process(lid_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every shard builds its mappers again: the model must come from the process cache, not the disk."""
     import fasttext
 
+    from dclm_resources.processing.enrichers.models import clear_model_cache
+
+    clear_model_cache()
     calls: list[str] = []
     real = fasttext.load_model
     monkeypatch.setattr(fasttext, "load_model", lambda path: calls.append(path) or real(path))
-    fn = get_mapper("detect_lang_whole_page_enricher", model="fasttext", model_path=str(lid_model))
-    for text in ("one page", "another page", "a third"):
-        fn({"text": text})
-    assert calls == [str(lid_model)]
+    for _shard in range(3):
+        whole = get_mapper("detect_lang_whole_page_enricher", model="fasttext", model_path=str(lid_model))
+        para = get_mapper(
+            "detect_lang_paragraph_enricher",
+            model="fasttext",
+            tokenizer="blingfire",
+            model_path=str(lid_model),
+        )
+        for text in ("one page", "another page", "a third"):
+            whole({"text": text})
+            para({"text": text})
+    assert calls == [str(lid_model.resolve())]
 
 
 # ------------------------------------------------------------------------------------------------ fastText quality
@@ -292,7 +320,7 @@ def test_quality_model_file_resolution(
 
     monkeypatch.delenv("DCLM_RESOURCE_DIRS", raising=False)
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ModelFileError, match="model_filename='fasttext_oh_eli5.bin'"):
+    with pytest.raises(ModelFileError, match=r"model_filename='fasttext_oh_eli5\.bin' was not found"):
         get_mapper("classify_fasttext_hq_prob_enricher", model_filename="fasttext_oh_eli5.bin")
     monkeypatch.setenv("DCLM_RESOURCE_DIRS", str(quality_model.parent))
     fn = get_mapper("classify_fasttext_hq_prob_enricher", model_filename=quality_model.name, key="k")

@@ -1,82 +1,44 @@
 """Language-ID enrichers (DCLM ``enrichers/language_id_enrichers.py``): fastText LID or langdetect per page/sentence.
 
-Also home of the fastText loading/prediction helpers the quality enricher shares: fastText 0.9.3's Python
-``predict`` breaks under NumPy 2 (``np.array(..., copy=False)``), so predictions go through the C++ binding
-``model.f.predict`` with exactly what the Python wrapper would pass it (the line plus ``"\\n"``).
+The fastText model comes from ``model_path`` or, when that is not given, the configured default LID model:
+``$DCLM_LID_MODEL``, else DCLM's ``lid.176.bin`` where found (models dir, resource dirs), else the project's
+offline LID model (``dclm_resources.lid``; its scores differ from lid.176's, see that package). Locating,
+loading once per process and predicting live in ``enrichers/models.py``.
 """
 
 from __future__ import annotations
 
-import os
 import string
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from dclm_resources.processing.enrichers.counts import check_key
+from dclm_resources.processing.enrichers.models import (
+    DCLM_LID_MODEL_FILENAME,
+    LID_MODEL_URL,
+    ModelFileError,
+    fasttext_predict,
+    find_lid_model,
+    load_fasttext_model,
+)
 from dclm_resources.processing.registry import Page, factory
-from dclm_resources.processing.resource_paths import ResourceNotFoundError, resolve_path, resource_dirs
 from dclm_resources.processing.text import split_sentences
+
+__all__ = [
+    "DCLM_LID_MODEL_FILENAME",
+    "LID_MODEL_URL",
+    "ModelFileError",
+    "detect_lang_paragraph_enricher",
+    "detect_lang_whole_page_enricher",
+    "fasttext_predict",
+]
 
 CONTENT = "text"
 FASTTEXT = "fasttext"
 LANGDETECT = "langdetect"
 MODELS = (FASTTEXT, LANGDETECT)
-DCLM_LID_MODEL_FILENAME = "lid.176.bin"
-LID_MODEL_URL = "https://dl.fbaipublicfiles.com/fasttext/supervised-models/lid.176.bin"
 _LABEL_PREFIX = "__label__"
 _SPACE_OR_PUNCT = frozenset(string.punctuation + " ")
-
-
-# --------------------------------------------------------------------------------------------------------------
-# fastText helpers (shared with enrichers/quality.py)
-# --------------------------------------------------------------------------------------------------------------
-
-
-class ModelFileError(FileNotFoundError):
-    """A model file named by a step parameter is missing or unreadable; the message names the file."""
-
-
-def find_model_file(
-    value: str | None, fallback_names: Iterable[str], operator: str, param: str, hint: str
-) -> str:
-    """The model path to load: ``value`` as given when it exists, else looked up in the resource dirs.
-
-    With ``value`` None, DCLM's file names (``fallback_names``) are looked up in the resource dirs
-    (``$DCLM_RESOURCE_DIRS``). The error says which parameter to pass.
-    """
-    candidates = [value] if value else list(fallback_names)
-    tried: list[str] = []
-    for name in candidates:
-        try:
-            return resolve_path(name, resource_dirs())
-        except ResourceNotFoundError as err:
-            tried.append(str(err))
-    what = f"{param}={value!r} was not found" if value else f"no {param} given and no default model was found"
-    raise ModelFileError(f"{operator}: {what} ({'; '.join(tried)}). Pass {param}=<path>: {hint}")
-
-
-def load_fasttext_model(path: str, operator: str, param: str) -> Any:
-    """Load a fastText ``.bin`` once, failing with the file's name (not fastText's bare message) if unusable."""
-    if not os.path.isfile(path):
-        raise ModelFileError(
-            f"{operator}: fastText model file {path!r} ({param}) does not exist or is not a file"
-        )
-    import fasttext
-
-    try:
-        return fasttext.load_model(path)
-    except (ValueError, RuntimeError, MemoryError) as err:
-        raise ModelFileError(
-            f"{operator}: {path!r} ({param}) is not a loadable fastText model ({type(err).__name__}: {err})"
-        ) from err
-
-
-def fasttext_predict(model: Any, line: str, k: int = 1) -> list[tuple[str, float]]:
-    """``(label, prob)`` pairs, best first, as ``model.predict(line, k)`` gives them (labels keep ``__label__``).
-
-    ``line`` must hold no ``"\\n"`` (the Python wrapper refuses it; every caller removes newlines first).
-    """
-    return [(label, prob) for prob, label in model.f.predict(line + "\n", k, 0.0, "strict")]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -116,14 +78,8 @@ def _seed_langdetect(seed: int | None) -> None:
 
 
 def _lid_model(model_path: str | None, operator: str) -> Any:
-    path = find_model_file(
-        model_path,
-        [DCLM_LID_MODEL_FILENAME],
-        operator,
-        "model_path",
-        f"a fastText language-ID model such as {DCLM_LID_MODEL_FILENAME} ({LID_MODEL_URL})",
-    )
-    return load_fasttext_model(path, operator, "model_path")
+    """Located (or built) and loaded when the step is built: a bad model fails before any page is read."""
+    return load_fasttext_model(find_lid_model(operator, model_path), operator, "model_path")
 
 
 def _check_model(model: str, operator: str) -> None:
@@ -142,9 +98,10 @@ def detect_lang_whole_page_enricher(
     """``page[f"{key_prefix}_{model}"]`` = language scores of the whole page.
 
     fastText: the top-1 label of the text with ``"\\n"`` removed *without* a space (DCLM quirk kept: words at line
-    ends fuse), as ``{"en": 0.93}``. The model is loaded once from ``model_path`` (default: DCLM's
-    ``lid.176.bin`` looked up in the resource dirs). langdetect: every ``{lang: prob}``; ``seed`` sets
-    ``DetectorFactory.seed`` once, making it deterministic. Text of only ASCII punctuation/spaces gives ``{}``.
+    ends fuse), as ``{"en": 0.93}``. The model (``model_path``: path, ``s3://`` URI or bare name; default: the
+    configured default LID model, see the module docstring) is loaded once per process. langdetect: every
+    ``{lang: prob}``; ``seed`` sets ``DetectorFactory.seed`` once, making it deterministic. Text of only ASCII
+    punctuation/spaces gives ``{}``.
 
     Differences from DCLM: bad ``model`` / fastText with ``seed`` fail when the step is built (DCLM: on every
     page); text langdetect has no features for (digits only) gives ``{}`` instead of a page error.

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 from dclm_resources.processing.enrichers.counts import check_key
-from dclm_resources.processing.enrichers.language_id import (
+from dclm_resources.processing.enrichers.models import (
     ModelFileError,
     fasttext_predict,
-    find_model_file,
     load_fasttext_model,
+    locate_model,
 )
 from dclm_resources.processing.registry import Page, factory
 
@@ -45,18 +45,15 @@ def classify_fasttext_hq_prob_enricher(
 ) -> Callable[[Page], list[Page]]:
     """``page[key]`` = the fastText classifier's probability that the page is high quality (see fasttext_hq_prob).
 
-    ``model_filename`` is used as given when that path exists; otherwise it is looked up (as written, then by base
-    name) in the resource dirs, which is where DCLM's names (``fasttext_oh_eli5.bin``) resolve. The model is
-    loaded once, when the step is built; a missing or corrupt file fails then, naming the file.
+    ``model_filename`` is used as given when it is an ``s3://`` URI (downloaded once per process) or an existing
+    path; a bare name such as DCLM's ``openhermes_reddit_eli5_vs_rw_v2_bigram_200k_train.bin`` is looked up in
+    the models dir (``$DCLM_MODELS_DIR``, default ``<DCLM_HOME>/models``), then the resource dirs. The model is
+    located and loaded (once per process) when the step is built: a missing or corrupt file fails then, naming
+    the file, before any page is read.
     """
     operator = "classify_fasttext_hq_prob_enricher"
-    path = find_model_file(
-        model_filename,
-        [],
-        operator,
-        "model_filename",
-        f"a fastText classifier with labels {HQ_LABEL}/{CC_LABEL} (DCLM keeps them in {DCLM_QUALITY_MODEL_DIR}/)",
-    )
+    hint = f"a fastText classifier with labels {HQ_LABEL}/{CC_LABEL} (DCLM keeps them in {DCLM_QUALITY_MODEL_DIR}/)"
+    path = locate_model(model_filename, operator, "model_filename", hint)
     model = load_fasttext_model(path, operator, "model_filename")
 
     def enrich(page: Page) -> list[Page]:
@@ -118,7 +115,8 @@ def ken_lm_perplexity_enricher(
 
     Needs the ``kenlm`` and ``sentencepiece`` packages and two files: the KenLM model (``model_path``, default
     DCLM's ``en.arpa.bin``) and its SentencePiece model (``sp_model_path``, default ``en.sp.model``), both from
-    HF ``edugp/kenlm`` ``wikipedia/``; defaults are looked up in the resource dirs. Loaded once per step.
+    HF ``edugp/kenlm`` ``wikipedia/``; located like the fastText models (models dir, then resource dirs;
+    ``s3://`` URIs downloaded once per process). Loaded once per step.
     """
     operator = "ken_lm_perplexity_enricher"
     try:
@@ -129,9 +127,9 @@ def ken_lm_perplexity_enricher(
             f"{operator} needs the 'kenlm' and 'sentencepiece' packages (pip install kenlm sentencepiece): {err}"
         ) from err
     hint = "DCLM uses en.arpa.bin / en.sp.model from https://huggingface.co/edugp/kenlm (wikipedia/)"
-    lm_path = find_model_file(model_path, ["en.arpa.bin"], operator, "model_path", f"a KenLM model; {hint}")
-    sp_path = find_model_file(
-        sp_model_path, ["en.sp.model"], operator, "sp_model_path", f"the LM's SentencePiece model; {hint}"
+    lm_path = locate_model(model_path or "en.arpa.bin", operator, "model_path", f"a KenLM model; {hint}")
+    sp_path = locate_model(
+        sp_model_path or "en.sp.model", operator, "sp_model_path", f"the LM's SentencePiece model; {hint}"
     )
     for path, param in ((lm_path, "model_path"), (sp_path, "sp_model_path")):
         if not os.path.isfile(path):
