@@ -60,4 +60,4 @@ def test_hidden_and_suffix_helpers() -> None:
     assert has_suffix("X.JSONL.GZ", (".jsonl.gz",))
     assert has_suffix("x", None)
     assert not has_suffix("x.json", (".jsonl",))
-    assert local_path("file:///tmp/x") == "/tmp/x"
+    assert local_path("file:///data/x") == "/data/x"
