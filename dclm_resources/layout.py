@@ -58,6 +58,15 @@ class Layout:
         """Trained models shared by every dataset (the quality classifier): ``<home>/models``."""
         return join_uri(self.home, "models")
 
+    def tokenizer_dir(self, name: str) -> str:
+        """A tokenizer the project trained (``tokenizer.json`` + ids); local, because HF tokenizers load files."""
+        if is_s3(self.home):
+            raise ValueError("tokenizers are kept in a local folder; use a local DCLM home to train one")
+        return join_uri(self.home, "tokenizers", check_dataset_name(name))
+
+    def tokenized_dir(self, dataset: str) -> str:
+        return join_uri(self.home, "tokenized", check_dataset_name(dataset))
+
     def registry_file(self, dataset: str) -> str:
         """A registered dataset's source spec (written by the CLI or the submissions sensor)."""
         return join_uri(self.home, "registry", f"{check_dataset_name(dataset)}.json")
