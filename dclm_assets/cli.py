@@ -17,7 +17,6 @@ EXIT_NOT_IMPLEMENTED = 2
 
 # Commands that exist in the contract but whose engines are delivered by later issues.
 PENDING = {
-    "tokenize": "the tokenize-shuffle engine (issue #5)",
     "train": "the open_lm-compatible trainer (issue #6)",
     "eval": "the DCLM evaluation suites (issue #7)",
 }
@@ -158,6 +157,28 @@ def cmd_process(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tokenize(args: argparse.Namespace) -> int:
+    """Tokenize + pack + mix + shuffle on Ray; same seed and inputs give byte-identical shards."""
+    from dclm_resources.compute import ray_session
+    from dclm_resources.tokenization import load_mixing, load_tokenizer, tokenize_shuffle
+
+    storage = _storage(args)
+    tokenizer = load_tokenizer(args.tokenizer)  # a missing tokenizer fails before Ray starts
+    inputs = load_mixing(args.mixing, storage) if args.mixing else args.input
+    with ray_session(args.ray_address, args.workers):
+        summary = tokenize_shuffle(
+            inputs, args.output, tokenizer, storage, seq_len=args.seq_len,
+            sequences_per_shard=args.sequences_per_shard, seed=args.seed,
+        )
+    print(json.dumps({
+        "tokens": summary.tokens, "sequences": summary.sequences, "shards": summary.shards,
+        "padding_fraction": summary.padding_fraction, "manifest": summary.manifest_uri,
+        "reference": summary.reference_uri,
+        "per_source": {name: s.tokens for name, s in summary.per_source.items()},
+    }, indent=2))
+    return 0
+
+
 def _pending(name: str) -> Callable[[argparse.Namespace], int]:
     def run(_: argparse.Namespace) -> int:
         print(f"dclm {name}: not available yet; it needs {PENDING[name]}.", file=sys.stderr)
@@ -215,12 +236,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="local Ray CPUs (default: all cores)")
     p.add_argument("--ray-address", help="connect to this Ray cluster instead of starting a local one")
 
-    p = add("tokenize", _pending("tokenize"), "Tokenize, pack and shuffle into open_lm shards.")
-    p.add_argument("--input", nargs="+", required=True)
-    p.add_argument("--output", required=True)
-    p.add_argument("--tokenizer", required=True)
-    p.add_argument("--mixing")
-    p.add_argument("--seed", type=int)
+    p = add("tokenize", cmd_tokenize, "Tokenize, pack and globally shuffle into open_lm shards.")
+    p.add_argument("--input", nargs="+", required=True,
+                   help="JSONL files, folders, s3:// prefixes or reference JSONs (ignored with --mixing)")
+    p.add_argument("--output", required=True, help="output folder or s3:// prefix for tars + manifest.jsonl")
+    p.add_argument("--tokenizer", required=True, help="tokenizer.json (or its folder) or a name in the HF cache")
+    p.add_argument("--mixing", help="DCLM mixing YAML (sources with sampling frequencies)")
+    p.add_argument("--seed", type=int, default=0, help="global shuffle seed (default 0)")
+    p.add_argument("--seq-len", type=int, default=2048, help="context length; samples hold seq_len + 1 tokens")
+    p.add_argument("--sequences-per-shard", type=int, default=8192)
+    p.add_argument("--s3-endpoint-url", help="S3 endpoint for non-AWS stores (default: $DCLM_S3_ENDPOINT_URL)")
+    p.add_argument("--workers", type=int, help="local Ray CPUs (default: all cores)")
+    p.add_argument("--ray-address", help="connect to this Ray cluster instead of starting a local one")
 
     p = add("train", _pending("train"), "Train a model at a DCLM scale.")
     p.add_argument("--scale", required=True)

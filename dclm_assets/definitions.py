@@ -5,10 +5,10 @@ import dagster as dg
 from dclm_assets.assets.filtering import deduplicated_dataset, filtered_dataset, heuristic_filtered
 from dclm_assets.assets.quality import quality_classifier
 from dclm_assets.assets.raw_pool import raw_pool
-from dclm_assets.assets.tokens import tokenizer
+from dclm_assets.assets.tokens import tokenized_shards, tokenizer
 from dclm_assets.resources import resources_for
 
 defs = dg.Definitions(
-    assets=[raw_pool, heuristic_filtered, deduplicated_dataset, quality_classifier, filtered_dataset, tokenizer],
+    assets=[raw_pool, heuristic_filtered, deduplicated_dataset, quality_classifier, filtered_dataset, tokenizer, tokenized_shards],
     resources=resources_for(),
 )

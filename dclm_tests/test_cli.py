@@ -26,7 +26,6 @@ def test_every_command_has_help(command, capsys):
 
 
 PENDING_ARGS = {
-    "tokenize": ["--input", "in", "--output", "out", "--tokenizer", "EleutherAI/gpt-neox-20b"],
     "train": ["--scale", "micro", "--data", "manifest.jsonl", "--logs", "logs"],
     "eval": ["--checkpoint", "epoch_1.pt", "--suite", "core", "--output", "eval.json"],
 }
@@ -92,3 +91,28 @@ def test_demo_end_to_end(tmp_path):
     # The run is recorded in the persistent instance the UI reads.
     assert (home / "dagster_home" / "dagster.yaml").exists()
     assert any(Path(home / "dagster_home").rglob("*.db"))
+
+
+def test_tokenize_command(tmp_path):
+    from dclm_resources.tokenization import check_manifest, train_bpe_tokenizer
+
+    pages = list(read_jsonl(str(shared_data("web", "jsonl", "c4_en_sample", "c4_sample.jsonl"))))[:100]
+    train_bpe_tokenizer((p["text"] for p in pages), tmp_path / "tok", vocab_size=1000)
+    src = tmp_path / "src.jsonl"
+    src.write_text("".join(json.dumps(p) + "\n" for p in pages))
+    out = tmp_path / "shards"
+    proc = subprocess.run(
+        [sys.executable, "-m", "dclm_assets.cli", "tokenize", "--input", str(src), "--output", str(out),
+         "--tokenizer", str(tmp_path / "tok"), "--seq-len", "128", "--sequences-per-shard", "50", "--workers", "2"],
+        capture_output=True, text=True, timeout=300, cwd=REPO_ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout)
+    assert summary["shards"] >= 2 and check_manifest(str(out), context_len=129).ok
+
+
+def test_tokenize_missing_tokenizer_is_one_clear_line(tmp_path, capsys):
+    code = main(["tokenize", "--input", str(tmp_path), "--output", str(tmp_path / "o"),
+                 "--tokenizer", str(tmp_path / "nope")])
+    err = capsys.readouterr().err
+    assert code == 1 and "tokenizer" in err and "Traceback" not in err

@@ -1,12 +1,19 @@
-"""tokenizer: the tokenizer every tokenized dataset uses (GPT-NeoX-20B when present, else a trained BPE)."""
+"""tokenizer (GPT-NeoX-20B when present, else a trained BPE) and tokenized_shards (open_lm shards per dataset)."""
+
+from collections.abc import Iterator
 
 import dagster as dg
+from dagster_ray import RayResource
 from pydantic import Field
 
+from dclm_assets.partitions import dataset_partitions
 from dclm_resources.quality.sources import expand_dataset_uri
+from dclm_resources.storage import join_uri
 from dclm_resources.storage_resource import StorageResource
-from dclm_resources.tokenization import DEFAULT_TOKENIZER
+from dclm_resources.tokenization import DEFAULT_TOKENIZER, check_manifest
+from dclm_resources.tokenization.mixing import load_mixing
 from dclm_resources.tokenization.provision import iter_texts, provide_tokenizer
+from dclm_resources.tokenization.shuffle import tokenize_shuffle
 
 
 class TokenizerConfig(dg.Config):
@@ -53,3 +60,85 @@ def tokenizer(context: dg.AssetExecutionContext, config: TokenizerConfig, storag
             "training_documents": dg.MetadataValue.int(provided.documents),
         }
     )
+
+
+class TokenizedShardsConfig(dg.Config):
+    tokenizer: str = Field(
+        default="",
+        description="Tokenizer name or path; empty: the tokenizer asset's trained BPE (tokenizers/dclm-bpe).",
+    )
+    stage: str = Field(default="quality", description="Which filtering stage's output to tokenize (quality = curated).")
+    mixing: str = Field(default="", description="A DCLM mixing YAML; empty: the dataset's curated pages alone.")
+    seq_len: int = Field(default=2048, description="Context length; samples hold seq_len + 1 tokens.")
+    sequences_per_shard: int = Field(default=8192, description="Sequences per tar (open_lm's wds chunk size).")
+    seed: int = Field(default=0, description="Global shuffle seed: same seed and inputs give identical shards.")
+
+
+@dg.asset(
+    partitions_def=dataset_partitions,
+    deps=["filtered_dataset", tokenizer],
+    group_name="tokens",
+    kinds={"ray"},
+    code_version="1",
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=[dg.AssetCheckSpec("manifest_matches_tars", asset="tokenized_shards", blocking=True)],
+)
+def tokenized_shards(
+    context: dg.AssetExecutionContext, config: TokenizedShardsConfig, storage: StorageResource, ray: RayResource
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """open_lm webdataset shards of a curated dataset: tokenized, packed, mixed and globally shuffled on Ray.
+
+    A backfill over several datasets is one run (single-run policy) and one Ray job; each dataset gets its own
+    shards, manifest and reference JSON, reported as an observation per partition.
+    """
+    layout, store = storage.layout(), storage.storage()
+    name = config.tokenizer or layout.tokenizer_dir("dclm-bpe")
+    problems: list[str] = []
+    summaries = []
+    for dataset in context.partition_keys:
+        inputs = (
+            load_mixing(config.mixing, store)
+            if config.mixing
+            else [join_uri(layout.filtered_stage_dir(dataset, config.stage), "processed_data")]
+        )
+        summary = tokenize_shuffle(
+            inputs, layout.tokenized_dir(dataset), name, store, seq_len=config.seq_len,
+            sequences_per_shard=config.sequences_per_shard, seed=config.seed, name=f"{dataset}_tokshuf",
+            progress=False,
+        )
+        check = check_manifest(summary.output_uri, store, context_len=config.seq_len + 1)
+        problems += [f"{dataset}: {p}" for p in check.problems]
+        summaries.append(summary)
+        context.log_event(
+            dg.AssetObservation(asset_key="tokenized_shards", partition=dataset, metadata=shards_metadata(summary))
+        )
+    metadata = shards_metadata(summaries[0]) if len(summaries) == 1 else {
+        "datasets": dg.MetadataValue.int(len(summaries)),
+        "tokens": dg.MetadataValue.int(sum(s.tokens for s in summaries)),
+    }
+    yield dg.MaterializeResult(metadata=metadata)
+    yield dg.AssetCheckResult(
+        check_name="manifest_matches_tars",
+        passed=not problems,
+        metadata={"problems": dg.MetadataValue.json(problems[:50])},
+    )
+
+
+def shards_metadata(summary) -> dict[str, dg.MetadataValue]:  # noqa: ANN001
+    histogram = "\n".join(
+        ["| doc length (tokens) ≥ | documents |", "|---|---|"]
+        + [f"| {low} | {count} |" for low, count in sorted(summary.doc_length_histogram.items())]
+    )
+    mix = {name: {"frequency": s.frequency, "tokens": s.tokens, "documents": s.documents}
+           for name, s in summary.per_source.items()}
+    return {
+        "tokens": dg.MetadataValue.int(summary.tokens),
+        "sequences": dg.MetadataValue.int(summary.sequences),
+        "shards": dg.MetadataValue.int(len(summary.records)),
+        "padding_fraction": dg.MetadataValue.float(summary.padding_fraction),
+        "documents": dg.MetadataValue.int(summary.documents),
+        "per_source": dg.MetadataValue.json(mix),
+        "doc_length_histogram": dg.MetadataValue.md(histogram),
+        "manifest": dg.MetadataValue.path(summary.manifest_uri),
+        "reference": dg.MetadataValue.path(summary.reference_uri),
+    }

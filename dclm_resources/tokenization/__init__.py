@@ -4,6 +4,14 @@ Plain Python (no Dagster): tokenizer loading/training, the open_lm packer, shard
 the readers used by the round-trip checks.
 """
 
+from dclm_resources.tokenization.mixing import (
+    InputFile,
+    MixingSpec,
+    MixSource,
+    load_mixing,
+    parse_mixing,
+    resolve_inputs,
+)
 from dclm_resources.tokenization.packing import (
     DEFAULT_SEQ_LEN,
     ContextPacker,
@@ -27,6 +35,7 @@ from dclm_resources.tokenization.shards import (
     write_manifest,
     write_tokenized_reference,
 )
+from dclm_resources.tokenization.shuffle import SourceStats, TokenizeSummary, tokenize_shuffle
 from dclm_resources.tokenization.tokenizer import (
     DEFAULT_TOKENIZER,
     EOT_TOKEN,
@@ -46,11 +55,16 @@ __all__ = [
     "EOT_TOKEN",
     "MANIFEST_NAME",
     "ContextPacker",
+    "InputFile",
     "LoadedTokenizer",
     "ManifestCheck",
+    "MixSource",
+    "MixingSpec",
     "PackStats",
     "ShardRecord",
     "ShardWriter",
+    "SourceStats",
+    "TokenizeSummary",
     "TokenizerInfo",
     "TokenizerNotFoundError",
     "check_manifest",
@@ -59,8 +73,12 @@ __all__ = [
     "find_tokenizer_file",
     "iter_tar_contexts",
     "iter_webdataset_contexts",
+    "load_mixing",
     "load_tokenizer",
     "pack_texts",
+    "parse_mixing",
+    "resolve_inputs",
+    "tokenize_shuffle",
     "tokenized_dataset_reference",
     "tokenizer_info",
     "train_bpe_tokenizer",

@@ -114,7 +114,9 @@ def parse_mixing(spec: str | dict[str, Any]) -> MixingSpec:
             )
         )
     unknown = next((s for s in sources if s.name == UNKNOWN_SOURCE), None)
-    unknown_freq = unknown.frequency if unknown else _check_frequency(UNKNOWN_SOURCE, freqs.get(UNKNOWN_SOURCE, 0))
+    unknown_freq = (
+        unknown.frequency if unknown else _check_frequency(UNKNOWN_SOURCE, freqs.get(UNKNOWN_SOURCE, 0))
+    )
     missing = set(freqs) - {s.name for s in sources} - {UNKNOWN_SOURCE}
     if missing:
         raise ValueError(f"mixing YAML: sampling_frequencies names unknown sources {sorted(missing)}")
