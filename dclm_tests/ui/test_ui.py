@@ -118,9 +118,17 @@ def test_asset_graph_shows_our_assets(webserver, tmp_path):
         )
         try:
             page = browser.new_page()
+            # The catalog lists every asset of the code location by key.
+            page.goto(f"{webserver}/assets", wait_until="domcontentloaded")
+            _dismiss_community_dialog(page)
+            for key in ("raw_pool", "filtered_dataset", "tokenized_shards"):
+                page.get_by_text(key, exact=True).first.wait_for(timeout=60000)
+            page.screenshot(path=str(ARTIFACTS / "asset_catalog.png"), full_page=True)
+
+            # The lineage graph shows our groups (collapsed when there are several).
             page.goto(f"{webserver}/asset-groups", wait_until="domcontentloaded")
             _dismiss_community_dialog(page)
-            page.get_by_text("raw_pool").first.wait_for(timeout=60000)
+            page.get_by_text("tokens", exact=True).first.wait_for(timeout=60000)
             page.screenshot(path=str(ARTIFACTS / "asset_graph.png"), full_page=True)
 
             page.goto(f"{webserver}/assets/raw_pool", wait_until="domcontentloaded")
