@@ -67,6 +67,14 @@ class Layout:
     def tokenized_dir(self, dataset: str) -> str:
         return join_uri(self.home, "tokenized", check_dataset_name(dataset))
 
+    def training_dir(self, scale: str, dataset: str) -> str:
+        """open_lm's ``--logs`` folder of one (scale, dataset) run: ``<run name>/checkpoints/`` lives under it."""
+        return join_uri(self.home, "training", check_dataset_name(scale), check_dataset_name(dataset))
+
+    def evals_dir(self, scale: str, dataset: str) -> str:
+        """DCLM eval JSONs of one (scale, dataset) model, one file per suite."""
+        return join_uri(self.home, "evals", check_dataset_name(scale), check_dataset_name(dataset))
+
     def registry_file(self, dataset: str) -> str:
         """A registered dataset's source spec (written by the CLI or the submissions sensor)."""
         return join_uri(self.home, "registry", f"{check_dataset_name(dataset)}.json")
