@@ -260,7 +260,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suite", required=True)
     p.add_argument("--output", required=True)
     p.add_argument("--data-dir")
+
+    for register in _command_modules():
+        register(sub)
     return parser
+
+
+def _command_modules() -> list[Callable[[argparse._SubParsersAction], None]]:
+    """Commands that live in their own modules (each exposes ``register(subparsers)``)."""
+    from dclm_assets import cli_eval_tools
+
+    return [cli_eval_tools.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
