@@ -83,3 +83,15 @@ class Layout:
         if is_s3(self.home):
             raise ValueError("DAGSTER_HOME must be a local folder; set it explicitly when DCLM_HOME is on S3")
         return join_uri(self.home, "dagster_home")
+
+    def submissions_dir(self) -> str:
+        """Where submitters drop manifests (``*.yaml`` / ``*.json`` at the top level) and the data they name."""
+        return join_uri(self.home, "submissions")
+
+    def submission_rejects_dir(self) -> str:
+        """Reject records (``<manifest file>.json`` with the reasons), beside the manifests so submitters see them."""
+        return join_uri(self.submissions_dir(), "rejected")
+
+    def leaderboard_dir(self) -> str:
+        """The leaderboard table (Parquet, CSV), its static HTML page and the Core-vs-FLOPs plot."""
+        return join_uri(self.home, "leaderboard")
