@@ -1,7 +1,7 @@
 """``dclm``: the command line of DESIGN §4. Commands call the same engines as the assets do.
 
-Commands whose engines arrive with later issues are listed with what they will take, and exit with status 2
-and a message saying so, instead of pretending to work.
+Larger command groups live in their own modules (``cli_train``, ``cli_eval``, ``cli_eval_tools``,
+``cli_scales``), each exposing ``register(subparsers)``.
 """
 
 from __future__ import annotations
@@ -12,14 +12,6 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-EXIT_NOT_IMPLEMENTED = 2
-
-# Commands that exist in the contract but whose engines are delivered by later issues.
-PENDING = {
-    "train": "the open_lm-compatible trainer (issue #6)",
-    "eval": "the DCLM evaluation suites (issue #7)",
-}
 
 
 def _home(args: argparse.Namespace) -> str:
@@ -179,14 +171,6 @@ def cmd_tokenize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pending(name: str) -> Callable[[argparse.Namespace], int]:
-    def run(_: argparse.Namespace) -> int:
-        print(f"dclm {name}: not available yet; it needs {PENDING[name]}.", file=sys.stderr)
-        return EXIT_NOT_IMPLEMENTED
-
-    return run
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dclm", description="DataComp-LM on Dagster.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -249,18 +233,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="local Ray CPUs (default: all cores)")
     p.add_argument("--ray-address", help="connect to this Ray cluster instead of starting a local one")
 
-    p = add("train", _pending("train"), "Train a model at a DCLM scale.")
-    p.add_argument("--scale", required=True)
-    p.add_argument("--data", required=True)
-    p.add_argument("--logs", required=True)
-    p.add_argument("--nproc", type=int)
-
-    p = add("eval", _pending("eval"), "Evaluate a checkpoint on a DCLM task suite.")
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--suite", required=True)
-    p.add_argument("--output", required=True)
-    p.add_argument("--data-dir")
-
     for register in _command_modules():
         register(sub)
     return parser
@@ -268,9 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _command_modules() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Commands that live in their own modules (each exposes ``register(subparsers)``)."""
-    from dclm_assets import cli_eval_tools
+    from dclm_assets import cli_eval, cli_eval_tools, cli_scales, cli_train
 
-    return [cli_eval_tools.register]
+    return [cli_scales.register, cli_train.register, cli_eval.register, cli_eval_tools.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""The ``dclm`` command line: every command has help, pending ones say so, the demo runs for real."""
+"""The ``dclm`` command line: every command has help, bad input is one clear line, the demo runs for real."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from dclm_assets.cli import EXIT_NOT_IMPLEMENTED, PENDING, build_parser, main
+from dclm_assets.cli import build_parser, main
 from dclm_resources.storage import read_jsonl
 from dclm_tests.paths import REPO_ROOT, shared_data
 
-COMMANDS = ["demo", "raw-pool", "extract-warc", "process", "tokenize", "train", "eval"]
+COMMANDS = [
+    "demo", "raw-pool", "extract-warc", "process", "tokenize", "train", "eval", "aggregate", "eval-data", "scales",
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -25,17 +27,12 @@ def test_every_command_has_help(command, capsys):
     assert "usage: dclm " + command in capsys.readouterr().out
 
 
-PENDING_ARGS = {
-    "train": ["--scale", "micro", "--data", "manifest.jsonl", "--logs", "logs"],
-    "eval": ["--checkpoint", "epoch_1.pt", "--suite", "core", "--output", "eval.json"],
-}
-
-
-@pytest.mark.parametrize("command", sorted(PENDING))
-def test_pending_commands_say_so_and_fail(command, capsys):
-    assert main([command, *PENDING_ARGS[command]]) == EXIT_NOT_IMPLEMENTED
+def test_eval_of_a_missing_checkpoint_is_one_clear_line(tmp_path, capsys):
+    code = main(["eval", "--checkpoint", str(tmp_path / "run"), "--suite", "core", "--output", str(tmp_path / "e.json"),
+                 "--tokenizer", str(tmp_path / "tok.json")])
+    assert code == 1
     err = capsys.readouterr().err
-    assert "not available yet" in err and "issue #" in err
+    assert "dclm eval: error" in err and "Traceback" not in err
 
 
 def test_bad_source_is_one_clear_line(tmp_path, capsys):

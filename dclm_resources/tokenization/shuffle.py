@@ -19,14 +19,22 @@ import io
 import math
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from dclm_resources.compute import map_tasks
-from dclm_resources.storage import Storage, basename, is_s3, join_uri, read_jsonl
+from dclm_resources.storage import (
+    JsonlFormatError,
+    Storage,
+    basename,
+    is_s3,
+    iter_jsonl_lines,
+    join_uri,
+    parse_jsonl_line,
+)
 from dclm_resources.storage.compression import codec_for
 from dclm_resources.storage.uris import local_path
 from dclm_resources.tokenization.mixing import InputFile, MixingSpec, repeat_counts, resolve_inputs
@@ -46,6 +54,8 @@ SPILL_DIR = ".spill"
 # Rough spill bytes per input byte: int32 tokens at ~3 text bytes per token; compressed inputs expand ~3.5x.
 _SPILL_PER_TEXT_BYTE = 4 / 3
 _COMPRESSED_EXPANSION = 3.5
+_JSON_KINDS = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", list: "an array",
+               dict: "an object"}
 
 
 @dataclass(frozen=True)
@@ -143,12 +153,27 @@ def _doc_lengths(contexts: np.ndarray, eot: int, pad: int) -> np.ndarray:
     return np.diff(np.concatenate([[-1], ends])) - 1
 
 
+def _texts(uri: str, key: str, storage: Storage) -> Iterator[str]:
+    """The documents of one file; a page whose ``key`` is missing or not a string fails naming ``file:line``.
+
+    Tokenizing ``str(None)`` or an empty stand-in would put garbage in the shards without a trace (processing
+    quarantines such lines; its output never holds them), so here they are an error, not a guess.
+    """
+    for line_no, raw in iter_jsonl_lines(uri, storage):
+        page = parse_jsonl_line(uri, line_no, raw)
+        text = page.get(key)
+        if not isinstance(text, str):
+            got = "nothing (key missing)" if key not in page else _JSON_KINDS.get(type(text), type(text).__name__)
+            raise JsonlFormatError(uri, line_no, f"key {key!r} must be a string, got {got}")
+        yield text
+
+
 def _stage1(job: tuple[int, InputFile], cfg: _Config) -> _FileResult:
     """Pack one file, sample it, scatter it over the cells' spill files."""
     index, item = job
     tok = _tokenizer(cfg.tokenizer_path)
     stats = PackStats()
-    texts = (str(page.get(cfg.content_key) or "") for page in read_jsonl(item.uri, cfg.storage))
+    texts = _texts(item.uri, cfg.content_key, cfg.storage)
     packed = list(pack_texts(texts, tok, cfg.seq_len, stats=stats))
     width = cfg.seq_len + 1
     contexts = np.stack(packed) if packed else np.empty((0, width), dtype=np.int32)
@@ -283,6 +308,8 @@ def tokenize_shuffle(
         seq_len=seq_len,
         sampling_yaml=inputs.raw if isinstance(inputs, MixingSpec) else None,
     )
+    # Beside DCLM's keys: where the tokenizer file is, so a trainer or evaluator can load it offline by path.
+    reference["tokenizer_path"] = str(tok.path)
     reference_uri = join_uri(output_uri, f"{dataset_name}.json")
     write_tokenized_reference(reference_uri, reference, storage)
     return TokenizeSummary(
