@@ -65,7 +65,8 @@ def read_model_reference(checkpoint: str, storage: Storage) -> dict[str, Any] | 
 
 
 def checkpoint_tokenizer(checkpoint: str, storage: Storage) -> str | None:
-    """The tokenizer the run trained with: params.txt ``dataset_reference`` -> its ``tokenizer`` field."""
+    """The tokenizer the run trained with: params.txt ``dataset_reference`` -> its ``tokenizer_path`` (our
+    addition: the file itself, loadable offline) or DCLM's ``tokenizer`` name."""
     from dclm_resources.training.checkpoint import read_params_txt
 
     params_uri = join_uri(run_dir_of(checkpoint), "params.txt")
@@ -75,9 +76,10 @@ def checkpoint_tokenizer(checkpoint: str, storage: Storage) -> str | None:
     if not reference or not storage.exists(str(reference)):
         return None
     try:
-        return json.loads(storage.read_text(str(reference))).get("tokenizer")
+        data = json.loads(storage.read_text(str(reference)))
     except json.JSONDecodeError as err:
         raise ValueError(f"{reference}:{err.lineno}: dataset reference is not valid JSON ({err.msg})") from None
+    return data.get("tokenizer_path") or data.get("tokenizer")
 
 
 def evaluate_checkpoint(
@@ -132,7 +134,10 @@ def evaluate_checkpoint(
             missing.update(results.missing)
     perplexity = None
     if perplexity_data:
-        perplexity = validation_loss(lm.model, perplexity_data, batch_size=batch_size, device=_model_device(lm.model),
+        from dclm_resources.training.manifest import resolve_data
+
+        held_out = resolve_data(perplexity_data, storage).manifest_uri  # manifest, its folder or a reference JSON
+        perplexity = validation_loss(lm.model, held_out, batch_size=batch_size, device=_model_device(lm.model),
                                      max_sequences=perplexity_max_sequences, storage=storage).loss
     reference = read_model_reference(checkpoint, storage) or {}
     model_name = str(reference.get("name") or basename(run_dir_of(checkpoint)))
