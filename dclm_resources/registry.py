@@ -31,7 +31,8 @@ def register_dataset(layout: Layout, storage: Storage, name: str, source: str, *
     return record
 
 
-def registered_source(layout: Layout, storage: Storage, name: str) -> str | None:
+def registered_record(layout: Layout, storage: Storage, name: str) -> dict[str, Any] | None:
+    """The whole registration (source, and for submissions pipeline / source_name / tokenized ...), if any."""
     path = layout.registry_file(name)
     if not storage.exists(path):
         return None
@@ -39,7 +40,17 @@ def registered_source(layout: Layout, storage: Storage, name: str) -> str | None
         record = json.loads(storage.read_text(path))
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}:{err.lineno}: dataset registration is not valid JSON ({err.msg})") from None
-    source = record.get("source") if isinstance(record, dict) else None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path}: dataset registration must be a JSON object")
+    return record
+
+
+def registered_source(layout: Layout, storage: Storage, name: str) -> str | None:
+    record = registered_record(layout, storage, name)
+    if record is None:
+        return None
+    path = layout.registry_file(name)
+    source = record.get("source")
     if not isinstance(source, str) or not source:
         raise ValueError(f"{path}: key 'source' must be a non-empty string")
     return source
