@@ -17,6 +17,7 @@ from dclm_resources.evaluation.suites import load_suite, resolve_data_dir, resol
 from dclm_resources.storage import Storage, basename, join_uri, parent_uri
 
 DEFAULT_TOKENIZER = "EleutherAI/gpt-neox-20b"
+DEFAULT_MAX_SEQ_LEN = 2048  # DCLM's eval YAMLs
 
 
 @dataclass
@@ -93,6 +94,7 @@ def evaluate_checkpoint(
     perplexity_data: str | None = None,
     perplexity_max_sequences: int | None = None,
     batch_size: int = 16,
+    max_seq_len: int | None = None,
     limit: int | float | None = None,
     seed: int | None = None,
     device: str | None = None,
@@ -104,6 +106,8 @@ def evaluate_checkpoint(
     Tasks whose data file is absent are listed in ``missing`` and left out of ``eval_metrics.icl`` (DCLM then
     reports them as missing in its aggregates); with no eval data directory at all every task is missing.
     ``extra_tasks``: entries scored beside the suite (the demo's cloze task), data paths absolute.
+    ``max_seq_len``: the prompt budget; default the suite's ``max_seq_len`` (DCLM: 2048) whatever the model's
+    training length, as DCLM evaluates every scale with the same prompts (rotary positions extend past it).
     """
     from dclm_resources.evaluation.lm_eval_model import DclmLM
     from dclm_resources.evaluation.perplexity import validation_loss
@@ -122,8 +126,9 @@ def evaluate_checkpoint(
         missing = {label: path for label, path in missing_list}
     else:
         present, missing = [], {t["label"]: t.get("dataset_uri", "") for t in spec.tasks}
+    budget = int(max_seq_len or spec.settings.get("max_seq_len") or DEFAULT_MAX_SEQ_LEN)
     lm = DclmLM(checkpoint=checkpoint, tokenizer=tokenizer_name, batch_size=batch_size, device=device,
-                model_json=model_json)
+                model_json=model_json, max_seq_len=budget)
     scores: dict[str, float] = {}
     counts: dict[str, int] = {}
     entries = [{k: v for k, v in t.items() if k != "dataset_path"} for t in present] + list(extra_tasks or [])
