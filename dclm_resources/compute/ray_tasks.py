@@ -81,7 +81,7 @@ def map_tasks(
                 try:
                     results[index[ref]] = ray.get(ref)
                 except ray.exceptions.RayTaskError as err:
-                    raise err.as_instanceof_cause() from None
+                    raise _original_error(err) from err
                 if bar is not None:
                     bar.update(1)
     except BaseException:
@@ -92,6 +92,18 @@ def map_tasks(
         if bar is not None:
             bar.close()
     return results
+
+
+def _original_error(err: Exception) -> BaseException:
+    """The exception the task raised, as itself: its ``str()`` is the task's message, not Ray's traceback.
+
+    ``as_instanceof_cause()`` keeps the type but its message is the whole remote traceback, so a CLI printing
+    ``error: {err}`` would print a traceback after all. The RayTaskError stays attached as ``__cause__``.
+    """
+    cause = getattr(err, "cause", None)
+    if isinstance(cause, BaseException):
+        return cause
+    return err.as_instanceof_cause()  # type: ignore[attr-defined]
 
 
 def _progress(total: int, desc: str | None):  # noqa: ANN202 - tqdm's type is private

@@ -88,15 +88,22 @@ def _is_warc(uri: str) -> bool:
     return uri.endswith(WARC_SUFFIXES)
 
 
-def resolve_inputs(source: str, storage: Storage) -> list[str]:
-    """Expand a source into its input files (JSONL shards and WARC files), sorted within each folder."""
+def resolve_inputs(source: str, storage: Storage, skipped: list[str] | None = None) -> list[str]:
+    """Expand a source into its input files (JSONL shards and WARC files), sorted within each folder.
+
+    Other files in a listed folder (``.txt``, ``.parquet``, ...) are not inputs; when ``skipped`` is given, their
+    URIs are appended to it so the caller can report them instead of dropping them silently.
+    """
     entries = read_reference_inputs(source, storage)[1] if source.endswith(".json") else [source]
     inputs: list[str] = []
     for entry in entries:
         if _is_jsonl(entry) or _is_warc(entry):
             inputs.append(entry)
             continue
-        found = [f.uri for f in storage.list_files(entry) if _is_jsonl(f.uri) or _is_warc(f.uri)]
+        listed = [f.uri for f in storage.list_files(entry)]
+        found = [u for u in listed if _is_jsonl(u) or _is_warc(u)]
+        if skipped is not None:
+            skipped.extend(u for u in listed if not (_is_jsonl(u) or _is_warc(u)))
         if not found:
             raise SourceError(
                 f"{entry}: no raw-pool inputs found (expected {', '.join(JSONL_SUFFIXES + WARC_SUFFIXES)} files)"

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from dclm_resources.processing import registry
+from dclm_resources.processing.param_types import check_param_types
 from dclm_resources.processing.registry import OperatorError
 from dclm_resources.processing.resource_paths import ResourceNotFoundError, resolve_step_paths
 from dclm_resources.processing.resource_paths import resource_dirs as all_resource_dirs
@@ -239,6 +240,9 @@ def _check_signature(func: str, fn: Any, params: dict[str, Any], skip: int) -> N
     except TypeError as err:
         accepted = [p for p in list(sig.parameters)[skip:]]
         raise OperatorError(f"operator {func!r}: {err}; accepted: {', '.join(accepted) or '(none)'}") from None
+    wrong = check_param_types(fn, params)
+    if wrong:
+        raise OperatorError(f"operator {func!r}: {wrong}")
 
 
 def _parse_aggregates(spec: Any, allow_custom: bool) -> tuple[Aggregate, ...]:

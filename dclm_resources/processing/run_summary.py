@@ -82,6 +82,7 @@ class RunSummary:
     failed_shards: dict[str, str] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
     executed_chunks: int = 0
+    skipped_inputs: list[str] = field(default_factory=list)  # files in the input folder that are not shards
 
     @property
     def quarantined(self) -> int:

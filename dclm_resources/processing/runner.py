@@ -15,6 +15,7 @@ the asset gives each dataset its own folder, so the extra level would only be no
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -41,6 +42,7 @@ from dclm_resources.processing.shard_files import (
 from dclm_resources.storage import JSONL_SUFFIXES, Storage, basename, join_uri, read_jsonl
 from dclm_resources.storage.base import StorageNotFoundError
 
+log = logging.getLogger(__name__)
 SAMPLE_SHARDS = 16  # shards that keep removed-page samples (bounds driver memory on huge pools)
 _OUTPUT_DIRS = ("processed_data", "stats", "quarantine", "working")
 
@@ -103,7 +105,11 @@ def process_dataset(
         config_path, source_name, storage, allow_custom=allow_custom, resource_dirs=resource_dirs
     )
     name = check_dataset_name(readable_name or basename(output_dir))
-    shards, sources = resolve_shards(inputs, storage, num_shards)
+    skipped: list[str] = []
+    shards, sources = resolve_shards(inputs, storage, num_shards, skipped=skipped)
+    if skipped:
+        log.warning("%d file(s) in the input are not JSONL shards and were skipped: %s%s", len(skipped),
+                    ", ".join(skipped[:10]), " ..." if len(skipped) > 10 else "")
     base = output_dir.rstrip("/") or output_dir
     gs_uri = join_uri(base, "global_stats.jsonl")
     if overwrite:
@@ -139,7 +145,7 @@ def process_dataset(
                 copy_file(storage, current[shard.name], shard_paths(base, shard.name, shard.ext).output)
 
     summary = RunSummary(base, join_uri(base, "processed_data") + "/", None, gs_uri, len(shards),
-                         chunks=rows, executed_chunks=executed, failed_shards=failed)
+                         chunks=rows, executed_chunks=executed, failed_shards=failed, skipped_inputs=skipped)
     items = [(s.name, s.raw_uri, p.stats, p.output) for s in shards if s.name not in failed
              for p in [shard_paths(base, s.name, s.ext)]]
     totals = map_tasks(collect_shard, items, desc="collect stats", progress=progress, extra_args=(storage,))
@@ -149,9 +155,12 @@ def process_dataset(
 
 
 def resolve_shards(
-    inputs: str | list[str], storage: Storage, num_shards: int | None = None
+    inputs: str | list[str], storage: Storage, num_shards: int | None = None, skipped: list[str] | None = None
 ) -> tuple[list[Shard], list[dict[str, Any]]]:
-    """Shard list (named by their path below the inputs' common folder, as DCLM does) and the DCLM sources."""
+    """Shard list (named by their path below the inputs' common folder, as DCLM does) and the DCLM sources.
+
+    Files in an input folder that are neither JSONL nor WARC are appended to ``skipped`` (when given).
+    """
     entries = [inputs] if isinstance(inputs, str) else list(inputs)
     uris: list[str] = []
     sources: list[dict[str, Any]] = []
@@ -159,7 +168,7 @@ def resolve_shards(
         if entry.endswith(".json"):
             record, _ = read_reference_inputs(entry, storage)
             sources.append({"uuid": record.get("uuid"), "name": record.get("name")})
-        uris.extend(resolve_inputs(entry, storage))
+        uris.extend(resolve_inputs(entry, storage, skipped))
     warcs = [u for u in uris if not u.endswith(JSONL_SUFFIXES)]
     if warcs:
         raise SourceError(f"{warcs[0]}: processing needs JSONL shards; extract WARC files first (dclm raw-pool)")

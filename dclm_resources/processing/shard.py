@@ -245,7 +245,9 @@ def _run_step(run: _Run, step: Step, allow_all_errors: bool, sample_removed: int
             samples.append(_sample_view(page))
         out.extend(produced)
     if errors and errors == pages_in and not allow_all_errors:
-        raise RuntimeError(f"Step {step.func} (step {step.index}) failed on all pages of {run.source}")
+        first = run.quarantine[-errors]["error"]  # so the cause shows without opening the quarantine file
+        raise RuntimeError(f"Step {step.func} (step {step.index}) failed on all pages of {run.source}; "
+                           f"first error: {first}")
     run.pages = out
     line: dict[str, Any] = {
         "name": step.func,

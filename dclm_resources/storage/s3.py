@@ -52,7 +52,8 @@ class S3Settings:
 def make_client(settings: S3Settings) -> Any:
     """A boto3 S3 client with bounded standard-mode retries and explicit timeouts."""
     config = Config(
-        retries={"max_attempts": settings.max_attempts, "mode": "standard"},
+        # total_max_attempts counts the first try; botocore's "max_attempts" key would mean retries (one more).
+        retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
         s3={"addressing_style": settings.addressing_style} if settings.addressing_style else None,

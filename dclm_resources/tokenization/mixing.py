@@ -20,6 +20,7 @@ would break reproducibility; here the draws come from a NumPy generator seeded b
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,8 +30,11 @@ import numpy as np
 import yaml
 
 from dclm_resources.storage import JSONL_SUFFIXES, Storage, basename
+from dclm_resources.storage.uris import has_suffix
 
 UNKNOWN_SOURCE = "UNKNOWN"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,14 @@ def load_mixing(uri: str, storage: Storage | None = None) -> MixingSpec:
 
 
 def _expand(uri: str, storage: Storage) -> list[str]:
-    return [info.uri for info in storage.list_files(uri, suffixes=JSONL_SUFFIXES)]
+    """The JSONL files at ``uri``; other files there are skipped with a warning naming them, never silently."""
+    listed = [info.uri for info in storage.list_files(uri)]
+    found = [u for u in listed if has_suffix(u, JSONL_SUFFIXES)]
+    if len(found) < len(listed):
+        other = [u for u in listed if not has_suffix(u, JSONL_SUFFIXES)]
+        log.warning("%s: %d file(s) that are not JSONL were skipped: %s%s", uri, len(other), ", ".join(other[:10]),
+                    " ..." if len(other) > 10 else "")
+    return found
 
 
 def resolve_inputs(inputs: Sequence[str] | MixingSpec, storage: Storage | None = None) -> list[InputFile]:

@@ -8,6 +8,7 @@ caller packs one file per ``pack_texts`` call (or per ``ContextPacker``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -18,6 +19,7 @@ from dclm_resources.tokenization.tokenizer import LoadedTokenizer
 
 DEFAULT_SEQ_LEN = 2048
 DEFAULT_BATCH_SIZE = 512
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -57,7 +59,13 @@ class ContextPacker:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Token ids of ``texts``, each followed by EOT, as one flat int32 array."""
-        encodings = self.tokenizer.tokenizer.encode_batch(texts, add_special_tokens=False)
+        try:
+            encodings = self.tokenizer.tokenizer.encode_batch(texts, add_special_tokens=False)
+        except TypeError:
+            # The Rust tokenizer takes only valid Unicode; JSON may carry lone surrogates ("\\ud800"), which
+            # processing keeps (escaped) as DCLM does. They become U+FFFD here instead of failing the file.
+            texts = [_LONE_SURROGATE.sub("\ufffd", t) if isinstance(t, str) else t for t in texts]
+            encodings = self.tokenizer.tokenizer.encode_batch(texts, add_special_tokens=False)
         eot = self.tokenizer.eot_id
         flat: list[int] = []
         for enc in encodings:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from dclm_resources.layout import Layout, default_home
+from dclm_resources.processing.enrichers.fasttext_layout import LayoutError, check_fasttext_file
 from dclm_resources.processing.resource_paths import resource_dirs
 from dclm_resources.storage import Storage, StorageError, StorageNotFoundError, basename, is_s3, join_uri
 
@@ -254,7 +255,13 @@ def load_fasttext_model(path: str, operator: str, param: str) -> Any:
         import fasttext
 
         try:
+            check_fasttext_file(real)  # fastText itself loads a truncated file silently (see fasttext_layout)
             model = fasttext.load_model(real)
+        except LayoutError as err:
+            raise ModelFileError(
+                f"{operator}: {path!r} ({param}) is not a loadable fastText model: the file {err} "
+                "(not a fastText file, or a truncated download or copy)"
+            ) from None
         except (ValueError, RuntimeError, MemoryError) as err:
             raise ModelFileError(
                 f"{operator}: {path!r} ({param}) is not a loadable fastText model ({type(err).__name__}: {err})"
