@@ -255,6 +255,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Input problems end in one clear line, not a traceback.
         print(f"dclm {args.command}: error: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"dclm {args.command}: interrupted; a rerun resumes where this one stopped", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - the last line of defence: one line, the traceback on request
+        if os.environ.get("DCLM_DEBUG"):
+            raise
+        print(f"dclm {args.command}: error: {type(err).__name__}: {err} (set DCLM_DEBUG=1 for the traceback)",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
