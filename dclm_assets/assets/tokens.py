@@ -1,19 +1,35 @@
-"""tokenizer (GPT-NeoX-20B when present, else a trained BPE) and tokenized_shards (open_lm shards per dataset)."""
+"""tokenizer (GPT-NeoX-20B when present, else a trained BPE) and tokenized_shards (open_lm shards per dataset).
+
+Checks on tokenized_shards: ``manifest_matches_tars`` (in the asset, blocking) and ``token_budget_covered``, a
+separate check partitioned like the shards. Why separate: tokenized_shards is per dataset while the budget is per
+scale, so the check takes the scales as config (default: the dataset's registered scale, a submission's, else
+the CPU scales) and can be run alone from the UI for any scale ("is this dataset enough for 1b-1x?"). It runs
+with every materialization of the shards and is blocking; checkpoint (scale x dataset) can never share a run with
+the shards, so the hard stop before training is the trainer's own plan, which refuses too little data for a
+scale without multiple_data_passes with the same numbers before any step. Scales that allow multiple passes
+(micro, small) pass with a warning saying how many passes they make.
+"""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import dagster as dg
 from dagster_ray import RayResource
 from pydantic import Field
 
-from dclm_assets.partitions import dataset_partitions
+from dclm_assets.assets.models import training_data_uri
+from dclm_assets.partitions import CPU_SCALES, SCALES, dataset_partitions
+from dclm_resources.modeling import ScaleRecipe, load_scale
 from dclm_resources.quality.sources import expand_dataset_uri
+from dclm_resources.registry import registered_record
 from dclm_resources.storage import join_uri
 from dclm_resources.storage_resource import StorageResource
 from dclm_resources.tokenization import DEFAULT_TOKENIZER, check_manifest
 from dclm_resources.tokenization.mixing import load_mixing
 from dclm_resources.tokenization.provision import iter_texts, provide_tokenizer
 from dclm_resources.tokenization.shuffle import tokenize_shuffle
+from dclm_resources.training.data import probe_context_len, windows_per_context
+from dclm_resources.training.manifest import DataError, resolve_data
 
 
 class TokenizerConfig(dg.Config):
@@ -142,3 +158,101 @@ def shards_metadata(summary) -> dict[str, dg.MetadataValue]:  # noqa: ANN001
         "manifest": dg.MetadataValue.path(summary.manifest_uri),
         "reference": dg.MetadataValue.path(summary.reference_uri),
     }
+
+
+@dataclass(frozen=True)
+class TokenBudget:
+    """Tokens a scale trains on (steps x global batch x seq_len, as the trainer counts) vs one pass of the data."""
+
+    scale: str
+    needed: int
+    available: int
+    multiple_data_passes: bool
+    problem: str = ""
+
+    @property
+    def passes(self) -> float:
+        return self.needed / self.available if self.available else float("inf")
+
+    @property
+    def verdict(self) -> str:
+        if self.problem:
+            return "unusable"
+        if self.available >= self.needed:
+            return "covered"
+        return f"{self.passes:.1f} passes" if self.multiple_data_passes and self.available else "not covered"
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "covered" or self.verdict.endswith("passes")
+
+
+def token_budget(recipe: ScaleRecipe, num_sequences: int, context_len: int) -> TokenBudget:
+    """The budget of ``recipe`` against ``num_sequences`` contexts of ``context_len`` tokens (cut into windows)."""
+    seq_len = recipe.model.seq_len
+    needed = recipe.total_steps() * recipe.global_bs * seq_len
+    try:
+        windows = windows_per_context(context_len, seq_len)
+    except DataError as err:
+        return TokenBudget(recipe.name, needed, 0, recipe.multiple_data_passes, str(err))
+    return TokenBudget(recipe.name, needed, num_sequences * windows * seq_len, recipe.multiple_data_passes)
+
+
+class TokenBudgetConfig(dg.Config):
+    scales: list[str] = Field(
+        default_factory=list,
+        description="Scales whose token budget the shards must cover. Empty: the dataset's registered scale (a "
+        f"submission's), else the CPU scales ({', '.join(CPU_SCALES)}).",
+    )
+
+
+def budget_scales(config: TokenBudgetConfig, layout, store, dataset: str) -> list[str]:  # noqa: ANN001
+    unknown = [s for s in config.scales if s not in SCALES]
+    if unknown:
+        raise ValueError(f"config key 'scales': unknown scales {unknown}; known: {', '.join(SCALES)}")
+    if config.scales:
+        return list(config.scales)
+    registered = (registered_record(layout, store, dataset) or {}).get("scale")
+    return [registered] if isinstance(registered, str) and registered in SCALES else list(CPU_SCALES)
+
+
+@dg.asset_check(
+    asset=tokenized_shards,
+    name="token_budget_covered",
+    blocking=True,
+    partitions_def=dataset_partitions,
+    description="The tokenized data holds the token budget of the target scales (tokens needed vs available).",
+)
+def token_budget_covered(
+    context: dg.AssetCheckExecutionContext, config: TokenBudgetConfig, storage: StorageResource
+) -> dg.AssetCheckResult:
+    layout, store = storage.layout(), storage.storage()
+    rows: list[str] = []
+    budgets: dict[str, dict[str, object]] = {}
+    failed: list[str] = []
+    for dataset in context.op_execution_context.partition_keys:
+        scales = budget_scales(config, layout, store, dataset)
+        try:
+            source = resolve_data(training_data_uri(layout, store, dataset), store)
+            context_len = probe_context_len(source, store)
+        except DataError as err:
+            failed.append(f"{dataset}: {err}")
+            continue
+        for scale in scales:
+            budget = token_budget(load_scale(scale), source.num_sequences, context_len)
+            budgets[f"{dataset}|{scale}"] = {"needed": budget.needed, "available": budget.available,
+                                             "verdict": budget.verdict}
+            rows.append(f"| {dataset} | {scale} | {budget.needed:,} | {budget.available:,} | {budget.verdict} |")
+            line = (f"{dataset} at {scale}: needs {budget.needed:,} tokens, one pass of the data has "
+                    f"{budget.available:,}" + (f" ({budget.problem})" if budget.problem else ""))
+            if not budget.ok:
+                failed.append(line)
+            elif budget.verdict != "covered":
+                context.log.warning(f"{line}: the scale allows multiple passes, it makes {budget.passes:.1f}")
+    table = "\n".join(["| dataset | scale | tokens needed | tokens available | verdict |", "|---|---|---|---|---|", *rows])
+    return dg.AssetCheckResult(
+        passed=not failed,
+        description="; ".join(failed) if failed else f"{len(rows)} scale budgets covered or allowed to repeat data",
+        metadata={"budgets": dg.MetadataValue.md(table), "budget_numbers": dg.MetadataValue.json(budgets),
+                  "failed": dg.MetadataValue.json(failed)},
+    )
