@@ -21,7 +21,7 @@ body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; margin-bottom: 2em; font-size: 0.9em; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.7em; text-align: right; }
 th { background: #f4f4f4; }
-td.text { text-align: left; max-width: 28em; overflow-wrap: anywhere; }
+td.text { text-align: left; max-width: 28em; min-width: 5em; overflow-wrap: anywhere; }
 tr.ours td { background: #fff4d6; font-weight: 600; }
 .note { color: #666; font-size: 0.9em; }
 img { max-width: 100%; border: 1px solid #eee; }
