@@ -113,3 +113,33 @@ def test_tokenize_missing_tokenizer_is_one_clear_line(tmp_path, capsys):
                  "--tokenizer", str(tmp_path / "nope")])
     err = capsys.readouterr().err
     assert code == 1 and "tokenizer" in err and "Traceback" not in err
+
+
+def test_unexpected_error_is_one_line_naming_its_type(monkeypatch, capsys):
+    import dclm_assets.cli_scales as cli_scales
+
+    def broken(_args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli_scales, "cmd_scales", broken, raising=False)
+    parser = build_parser()
+    args = parser.parse_args(["scales"])
+    monkeypatch.setattr("dclm_assets.cli.build_parser", lambda: _Fixed(parser, args, broken))
+    assert main(["scales"]) == 1
+    err = capsys.readouterr().err
+    assert "dclm scales: error: RuntimeError: boom" in err and "Traceback" not in err
+    monkeypatch.setenv("DCLM_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        main(["scales"])
+
+
+class _Fixed:
+    """A parser stand-in returning args whose command raises (the parser itself is the real one)."""
+
+    def __init__(self, parser, args, func):
+        self.parser, self.args, self.func = parser, args, func
+
+    def parse_args(self, argv):
+        args = self.parser.parse_args(argv)
+        args.func = self.func
+        return args
