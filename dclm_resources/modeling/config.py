@@ -68,7 +68,8 @@ class ModelConfig:
         for name in ("dim", "n_layers", "n_heads", "seq_len", "vocab_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"model config: {name} must be a positive integer, got {value!r}")
+                shown = "hidden_dim (dim)" if name == "dim" else name  # the open_lm JSON / scale YAML key
+                raise ValueError(f"model config: {shown} must be a positive integer, got {value!r}")
         for name in ("qk_norm", "post_embed_norm", "weight_tying"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"model config: {name} must be true or false, got {getattr(self, name)!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -63,15 +64,46 @@ def save_torch(obj: Any, uri: str, storage: Storage) -> None:
         torch.save(obj, fh)
 
 
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be loaded safely: corrupt, truncated, or holding more than tensors and data."""
+
+
+_GLOBAL_RE = re.compile(r"(unsupported GLOBAL [^\s]+|Unsupported global: [^\s]+)", re.IGNORECASE)
+
+
+def _torch_load(source: str | io.BytesIO, uri: str) -> Any:
+    """``torch.load(weights_only=True)``; any failure becomes one :class:`CheckpointError` line naming ``uri``.
+
+    Why reword torch's errors: its refusal suggests retrying with ``weights_only=False``, which is exactly what
+    must not happen with a file from an untrusted submission; a torn file gives a bare ``EOFError``.
+    """
+    try:
+        return torch.load(source, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = _GLOBAL_RE.search(str(exc))
+        if found:
+            raise CheckpointError(
+                f"{uri}: refused: the file references code ({found.group(1)}); checkpoints may hold only tensors "
+                "and plain data (torch.load weights_only=True)"
+            ) from None
+        raise CheckpointError(f"{uri}: corrupt checkpoint file (not a torch.save archive of tensors)") from None
+    except (RuntimeError, EOFError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        reason = str(exc).split(". ")[0] or type(exc).__name__
+        raise CheckpointError(f"{uri}: corrupt or truncated checkpoint file ({reason})") from None
+
+
 def load_torch(uri: str, storage: Storage | None = None) -> Any:
-    """``torch.load(weights_only=True)`` of a local path or s3:// object, tensors on the CPU."""
+    """``torch.load(weights_only=True)`` of a local path or s3:// object, tensors on the CPU.
+
+    Raises :class:`CheckpointError` (a ValueError naming ``uri``) for a corrupt, truncated or code-carrying file.
+    """
     if not is_s3(uri):
         path = local_path(uri)
         if not os.path.isfile(path):
             raise StorageNotFoundError(uri, "no such file")
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return _torch_load(path, uri)
     data = (storage or Storage()).read_bytes(uri)
-    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    return _torch_load(io.BytesIO(data), uri)
 
 
 def _checkpoints_dir(path: str, storage: Storage) -> str:

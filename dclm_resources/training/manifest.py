@@ -73,6 +73,9 @@ def read_manifest(manifest_uri: str, storage: Storage) -> list[ShardEntry]:
             count = row.get("num_sequences", row.get("num_chunks"))
             if not isinstance(shard, str) or not shard:
                 raise DataError(f"{manifest_uri}:{line_no}: missing or empty \"shard\" name")
+            if "/" in shard or "\\" in shard or shard.startswith(".") or any(ord(c) < 32 for c in shard):
+                # Shards live beside the manifest: a path in the name could reach files outside that prefix.
+                raise DataError(f"{manifest_uri}:{line_no}: shard name {shard!r} must be a plain file name")
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 raise DataError(
                     f"{manifest_uri}:{line_no}: \"num_sequences\" must be a non-negative integer, got {count!r}"
