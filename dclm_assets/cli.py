@@ -28,48 +28,6 @@ def _storage(args: argparse.Namespace):  # noqa: ANN202 - keeps imports lazy for
     return Storage(S3Settings(endpoint_url=args.s3_endpoint_url or os.environ.get("DCLM_S3_ENDPOINT_URL") or None))
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    """Materialize the demo chain through Dagster on the embedded defaults, into a persistent instance."""
-    home = _home(args)
-    from dclm_resources.layout import Layout
-
-    layout = Layout(home)
-    dagster_home = os.environ.get("DAGSTER_HOME") or layout.dagster_home()
-    prepare_dagster_home(dagster_home)
-    os.environ["DAGSTER_HOME"] = dagster_home
-
-    import dagster as dg
-
-    from dclm_assets.assets.raw_pool import raw_pool
-    from dclm_assets.partitions import dataset_partitions
-    from dclm_assets.resources import resources_for
-    from dclm_resources.registry import DEMO_DATASET
-
-    instance = dg.DagsterInstance.get()
-    instance.add_dynamic_partitions(dataset_partitions.name, [DEMO_DATASET])
-    print(f"DCLM home: {home}\nDagster home: {dagster_home}\nmaterializing raw_pool[{DEMO_DATASET}] ...", flush=True)
-    run_config = {"ops": {"raw_pool": {"config": {"sample_pages": args.pages}}}}
-    result = dg.materialize(
-        [raw_pool],
-        instance=instance,
-        resources=resources_for(),
-        partition_key=DEMO_DATASET,
-        run_config=run_config,
-        raise_on_error=False,
-    )
-    if not result.success:
-        print("demo failed: see the Dagster run log above", file=sys.stderr)
-        return 1
-    meta = result.asset_materializations_for_node("raw_pool")[0].metadata
-    print(
-        f"\nraw_pool[{DEMO_DATASET}]: {meta['pages'].value} pages, {meta['num_shards'].value} shards, "
-        f"{meta['bytes'].value} bytes\n  reference JSON: {meta['reference'].value}\n"
-        f"  shards under:   {layout.raw_pool_dir(DEMO_DATASET)}\n"
-        f"Browse it: DAGSTER_HOME={dagster_home} dagster dev -w workspace.yaml"
-    )
-    return 0
-
-
 def prepare_dagster_home(path: str) -> None:
     """A local instance with telemetry off (this may run on a closed network)."""
     folder = Path(path)
@@ -187,10 +145,6 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--workers", type=int, help="local Ray CPUs (default: all cores)")
             p.add_argument("--ray-address", help="connect to this Ray cluster instead of starting a local one")
 
-    p = add("demo", cmd_demo, "Run the main job end to end on the embedded defaults, offline.")
-    p.add_argument("--home", help="DCLM home folder (default: $DCLM_HOME or ~/.dclm)")
-    p.add_argument("--pages", type=int, default=2000, help="pages in the embedded sample pool (default 2000)")
-
     p = add("raw-pool", cmd_raw_pool, "Register a dataset and build its raw pool from a source.")
     p.add_argument("--dataset", required=True, help="dataset name (the Dagster 'dataset' partition key)")
     p.add_argument("--source", required=True,
@@ -240,9 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _command_modules() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Commands that live in their own modules (each exposes ``register(subparsers)``)."""
-    from dclm_assets import cli_eval, cli_eval_tools, cli_scales, cli_train
+    from dclm_assets import cli_demo, cli_eval, cli_eval_tools, cli_scales, cli_train
 
-    return [cli_scales.register, cli_train.register, cli_eval.register, cli_eval_tools.register]
+    return [cli_demo.register, cli_scales.register, cli_train.register, cli_eval.register, cli_eval_tools.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -135,6 +135,9 @@ class EvalReportConfig(dg.Config):
     perplexity_max_sequences: int | None = Field(default=None, description="Score at most this many sequences.")
     batch_size: int = Field(default=16, description="Sequences per forward pass.")
     limit: int | None = Field(default=None, description="Score only the first N examples per task (smoke runs).")
+    extra_tasks: str = Field(
+        default="", description="A suite YAML whose tasks are scored beside the suite (the demo's cloze task)."
+    )
 
 
 @dg.asset(
@@ -154,7 +157,9 @@ def eval_report(
     from dclm_resources.evaluation.suites import load_suite
 
     layout, store = storage.layout(), storage.storage()
-    suite_name = load_suite(config.suite).name
+    suite = load_suite(config.suite)
+    suite_name = suite.name
+    extra = [dict(t) for t in load_suite(config.extra_tasks).tasks] if config.extra_tasks else None
     outcomes = []
     for key in context.partition_keys:
         scale, dataset = partition_dims(key)
@@ -164,7 +169,7 @@ def eval_report(
             config.suite, data_dir=config.data_dir or None, output=output,
             perplexity_data=config.perplexity_data or None,
             perplexity_max_sequences=config.perplexity_max_sequences, batch_size=config.batch_size,
-            limit=config.limit, storage=store,
+            limit=config.limit, extra_tasks=extra, storage=store,
         )
         chart_uri = join_uri(layout.evals_dir(scale, dataset), f"{suite_name}_categories.png")
         store.write_bytes(chart_uri, category_bar_png(category_centered(run.eval_json), f"{key}: {suite_name}"))
@@ -184,6 +189,11 @@ def eval_report(
             "eval_json": dg.MetadataValue.path(output),
             "wall_time_s": dg.MetadataValue.float(run.wall_s),
         }
+        if all(label in run.missing for label in suite.labels()):
+            metadata["suite_status"] = dg.MetadataValue.text(
+                f"DCLM suite {suite_name!r} not run: no task data found. Get it with `dclm eval-data fetch`, then "
+                "set DCLM_EVAL_DATA (or this asset's data_dir)."
+            )
         outcomes.append((key, metadata, run.missing))
     for key, metadata, _ in outcomes[1:] if len(outcomes) > 1 else []:
         yield dg.AssetObservation(asset_key="eval_report", partition=key, metadata=metadata)
