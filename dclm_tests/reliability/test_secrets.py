@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ from urllib.parse import quote
 
 import pytest
 
+from dclm_tests.paths import REPO_ROOT
 from dclm_tests.reliability import procs
 from dclm_tests.reliability.conftest import Reference
 from dclm_tests.reliability.pool import process_args
@@ -112,18 +115,23 @@ def _search_tree(folder: Path) -> tuple[list[str], int]:
 @pytest.mark.timeout(300)
 def test_planted_credentials_not_in_dagster_metadata_or_event_log(s3_storage, s3_endpoint: str, ray_tmp: Path,
                                                                    tmp_path: Path):
-    """``dclm demo`` materializes ``raw_pool`` through Dagster into an ``s3://`` home with planted credentials;
-    the instance (event log with every metadata entry, run storage, compute logs) holds none of them."""
+    """``raw_pool`` materialized through Dagster (a persistent instance, the local resources) into an ``s3://``
+    home with planted credentials; the instance (event log with every metadata entry, run storage, compute logs)
+    holds none of them."""
     storage, root = s3_storage
     dagster_home = tmp_path / "dagster_home"
-    env = {**SECRETS, "RAY_TMPDIR": str(ray_tmp), "DCLM_S3_ENDPOINT_URL": s3_endpoint,
-           "DAGSTER_HOME": str(dagster_home)}
-    code, run = procs.run(["demo", "--home", f"{root}/home", "--pages", "200"], tmp_path / "logs", env=env)
-    assert code == 0, run.stderr()[-3000:]
+    dagster_home.mkdir()
+    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    script = tmp_path / "materialize.py"
+    script.write_text(MATERIALIZE_RAW_POOL)
+    env = {**os.environ, **SECRETS, "RAY_TMPDIR": str(ray_tmp), "DCLM_S3_ENDPOINT_URL": s3_endpoint,
+           "DAGSTER_HOME": str(dagster_home), "DCLM_HOME": f"{root}/home", "DCLM_RAY_NUM_CPUS": "1"}
+    proc = subprocess.run([sys.executable, str(script)], cwd=REPO_ROOT, env=env, capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     leaks, searched = _search_tree(dagster_home)
     event_log = b"".join(p.read_bytes() for p in dagster_home.rglob("*.db"))
     assert root.encode() in event_log and b"raw_pool" in event_log  # the search does read the metadata
-    leaks += _leaks("stdout", run.stdout_path.read_bytes()) + _leaks("stderr", run.stderr_path.read_bytes())
+    leaks += _leaks("stdout", proc.stdout) + _leaks("stderr", proc.stderr)
     objects = storage.list_files(root)
     assert objects
     for info in objects:
@@ -131,3 +139,18 @@ def test_planted_credentials_not_in_dagster_metadata_or_event_log(s3_storage, s3
     more, n = _search_tree(ray_tmp)
     assert searched + n > 10
     assert not leaks + more, leaks + more
+
+
+MATERIALIZE_RAW_POOL = """
+import dagster as dg
+
+from dclm_assets.assets.raw_pool import raw_pool
+from dclm_assets.partitions import dataset_partitions
+from dclm_assets.resources import resources_for
+
+instance = dg.DagsterInstance.get()
+instance.add_dynamic_partitions(dataset_partitions.name, ["sample"])
+result = dg.materialize([raw_pool], instance=instance, resources=resources_for(), partition_key="sample",
+                        run_config={"ops": {"raw_pool": {"config": {"sample_pages": 200}}}}, raise_on_error=False)
+raise SystemExit(0 if result.success else 1)
+"""
